@@ -1,0 +1,114 @@
+package io.berth.agent;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import io.berth.agent.config.AgentConfig;
+import io.berth.agent.cri.CriImageService;
+import io.berth.agent.cri.CriRuntimeService;
+import io.berth.agent.cri.runtime.RuntimeConfig;
+import io.berth.agent.cri.runtime.Status;
+import io.berth.agent.cri.runtime.Version;
+import io.berth.agent.domain.NodeConditions;
+import io.berth.agent.domain.NodeConditions.Condition;
+import io.berth.agent.domain.RuntimeInfo;
+import io.berth.agent.log.Log;
+import io.berth.agent.server.CriBoundary;
+import io.berth.agent.server.CriMetrics;
+import io.berth.agent.server.CriServer;
+import io.berth.agent.server.HttpEndpoints;
+import io.berth.agent.util.Cleanups;
+import io.prometheus.client.CollectorRegistry;
+import io.prometheus.client.hotspot.DefaultExports;
+import io.vertx.core.Vertx;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The berth agent: one per node. Start-up is a list of named steps, each registering its undo, so
+ * that a failure part-way leaves nothing behind; {@link #stop()} runs the same undo list.
+ */
+public final class Agent {
+    private static final Log LOG = Log.get(Agent.class);
+
+    private final AgentConfig config;
+    private final Cleanups cleanups;
+    private final CriServer cri;
+    private final HttpEndpoints http;
+
+    private Agent(AgentConfig config, Cleanups cleanups, CriServer cri, HttpEndpoints http) {
+        this.config = config;
+        this.cleanups = cleanups;
+        this.cri = cri;
+        this.http = http;
+    }
+
+    public static Agent start(AgentConfig config) throws IOException {
+        long started = System.nanoTime();
+        var cleanups = new Cleanups();
+        try {
+            Files.createDirectories(config.stateDirPath());
+            Files.createDirectories(config.runDirPath());
+
+            var registry = new CollectorRegistry();
+            DefaultExports.register(registry);
+            var conditions = new NodeConditions();
+            conditions.set(Condition.ready(NodeConditions.RUNTIME_READY));
+            conditions.set(Condition.notReady(NodeConditions.NETWORK_READY, "NetworkPluginNotReady",
+                    "berth: pod networking is not available in this build"));
+
+            var driver = RuntimeInfo.cgroupDriver(config.cgroupDriver(), Path.of("/proc"));
+            String configJson = configJson(config);
+            var runtime = new CriRuntimeService(new Version(), new Status(conditions, () -> configJson),
+                    new RuntimeConfig(driver));
+
+            CriServer cri = CriServer.start(config.socketPath(), new CriBoundary(new CriMetrics(registry)),
+                    List.of(runtime, new CriImageService()));
+            cleanups.push("stop CRI server", () -> cri.stop(config.shutdownGraceSeconds()));
+
+            Vertx vertx = Vertx.vertx();
+            cleanups.push("close Vert.x", () -> vertx.close().toCompletionStage().toCompletableFuture()
+                    .get(10, TimeUnit.SECONDS));
+            HttpEndpoints http = HttpEndpoints.start(vertx, config.http(), registry, cri::serving);
+            cleanups.push("stop HTTP listener", http::close);
+
+            LOG.info("berth agent ready", "version", RuntimeInfo.version(), "socket", config.socket(),
+                    "cgroup_driver", driver.name().toLowerCase(java.util.Locale.ROOT),
+                    "startup_ms", (System.nanoTime() - started) / 1_000_000);
+            return new Agent(config, cleanups, cri, http);
+        } catch (IOException | RuntimeException e) {
+            try {
+                cleanups.close();
+            } catch (RuntimeException undo) {
+                e.addSuppressed(undo);
+            }
+            throw e;
+        }
+    }
+
+    public int httpPort() {
+        return http.port();
+    }
+
+    public boolean serving() {
+        return cri.serving();
+    }
+
+    /** Graceful stop: no new calls, in-flight ones finish (within the grace period), socket removed. */
+    public void stop() {
+        LOG.info("berth agent stopping", "grace_s", config.shutdownGraceSeconds());
+        cleanups.close();
+        LOG.info("berth agent stopped");
+    }
+
+    static String configJson(AgentConfig config) {
+        try {
+            return new ObjectMapper().setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+                    .writeValueAsString(config);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,160 @@
+package io.berth.e2e;
+
+import io.berth.cri.v1.VersionRequest;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A real berth agent in its own process, started from the built distribution (agent/target/lib)
+ * exactly as bin/berth starts it, with its state, runtime files and socket under one directory.
+ * Tests and the bench harness talk to it only through its socket and its HTTP port.
+ */
+public final class AgentProcess implements AutoCloseable {
+    private final Process process;
+    private final Path dir;
+    private final Path socket;
+    private final int httpPort;
+    private final Path log;
+
+    private AgentProcess(Process process, Path dir, Path socket, int httpPort, Path log) {
+        this.process = process;
+        this.dir = dir;
+        this.socket = socket;
+        this.httpPort = httpPort;
+        this.log = log;
+    }
+
+    /** The project's root: BERTH_HOME (set by the build), else the working directory's parents. */
+    public static Path home() {
+        String env = System.getenv("BERTH_HOME");
+        if (env != null && !env.isBlank()) {
+            return Path.of(env);
+        }
+        for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
+            if (Files.isRegularFile(p.resolve("agent/pom.xml"))) {
+                return p;
+            }
+        }
+        throw new IllegalStateException("cannot find the berth project root; set BERTH_HOME");
+    }
+
+    public static int freePort() throws IOException {
+        try (var s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    /** Launches an agent under {@code dir} without waiting for it. */
+    public static AgentProcess launch(Path dir, String... extraFlags) throws IOException {
+        return launch(dir, dir.resolve("run/berth.sock"), freePort(), extraFlags);
+    }
+
+    public static AgentProcess launch(Path dir, Path socket, int httpPort, String... extraFlags) throws IOException {
+        Path lib = home().resolve("agent/target/lib");
+        if (!Files.isRegularFile(lib.resolve("berth-agent.jar"))) {
+            throw new IllegalStateException(lib + "/berth-agent.jar is missing: run ./mvnw package first");
+        }
+        String java = ProcessHandle.current().info().command().orElse("java");
+        var cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED",
+                "-XX:+UseCompactObjectHeaders", "-cp", lib + "/*", "io.berth.agent.Main", "agent",
+                "--socket", socket.toString(),
+                "--state-dir", dir.resolve("state").toString(),
+                "--run-dir", dir.resolve("run").toString(),
+                "--http-port", Integer.toString(httpPort),
+                "--log-level", "debug"));
+        cmd.addAll(List.of(extraFlags));
+        Files.createDirectories(dir);
+        Path log = Files.createTempFile(dir, "agent-", ".log");
+        Process p = new ProcessBuilder(cmd)
+                .redirectErrorStream(true)
+                .redirectOutput(log.toFile())
+                .start();
+        return new AgentProcess(p, dir, socket, httpPort, log);
+    }
+
+    /** Launches an agent and waits until it answers Version on its socket. */
+    public static AgentProcess start(Path dir, String... extraFlags) throws IOException, InterruptedException {
+        var agent = launch(dir, extraFlags);
+        agent.awaitReady(Duration.ofSeconds(60));
+        return agent;
+    }
+
+    /** Polls Version until it answers; fails with the agent's log if the agent exits first. */
+    public void awaitReady(Duration timeout) throws InterruptedException, IOException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (!process.isAlive()) {
+                throw new IllegalStateException("agent exited with " + process.exitValue() + ":\n" + log());
+            }
+            if (Files.exists(socket) && answersVersion()) {
+                return;
+            }
+            Thread.sleep(5);
+        }
+        throw new IllegalStateException("agent not ready after " + timeout + ":\n" + log());
+    }
+
+    private boolean answersVersion() throws InterruptedException {
+        try (var client = new CriClient(socket)) {
+            client.runtime().withDeadlineAfter(2, TimeUnit.SECONDS).version(VersionRequest.getDefaultInstance());
+            return true;
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
+    public CriClient client() {
+        return new CriClient(socket);
+    }
+
+    public Path socket() {
+        return socket;
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    public int httpPort() {
+        return httpPort;
+    }
+
+    public long pid() {
+        return process.pid();
+    }
+
+    public Process process() {
+        return process;
+    }
+
+    public String log() throws IOException {
+        return Files.readString(log);
+    }
+
+    /** SIGTERM, as kubelet's node or systemd would stop it; returns the exit code. */
+    public int terminate(Duration timeout) throws InterruptedException {
+        process.destroy();
+        if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+            process.destroyForcibly().waitFor();
+            throw new IllegalStateException("agent did not stop within " + timeout + " of SIGTERM");
+        }
+        return process.exitValue();
+    }
+
+    /** Stops the agent if it still runs: SIGTERM, then SIGKILL. Only this process, by its pid. */
+    @Override
+    public void close() throws InterruptedException {
+        if (process.isAlive()) {
+            process.destroy();
+            if (!process.waitFor(20, TimeUnit.SECONDS)) {
+                process.destroyForcibly().waitFor();
+            }
+        }
+    }
+}
