@@ -1,0 +1,52 @@
+package io.berth.bench;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * The benchmark harness: {@code bin/bench [SUITE...]} runs the named suites (default: all) and
+ * prints one table of figures. Targets belong here, printed beside the figures, never in tests.
+ */
+public final class Bench {
+    static final List<Suite> SUITES = List.of(new AgentSuite());
+
+    public static void main(String[] args) throws Exception {
+        var chosen = new ArrayList<Suite>();
+        for (Suite s : SUITES) {
+            if (args.length == 0 || List.of(args).contains(s.name())) {
+                chosen.add(s);
+            }
+        }
+        if (chosen.isEmpty()) {
+            System.err.println("bench: no suite named " + String.join(", ", args) + "; suites: "
+                    + String.join(", ", SUITES.stream().map(Suite::name).toList()));
+            System.exit(2);
+        }
+        var figures = new Figures();
+        Path scratch = Files.createTempDirectory("berth-bench-");
+        try {
+            for (Suite s : chosen) {
+                System.err.println("bench: running " + s.name());
+                s.run(scratch.resolve(s.name()), figures);
+            }
+        } finally {
+            deleteTree(scratch);
+        }
+        System.out.print(figures.table());
+    }
+
+    static void deleteTree(Path root) throws Exception {
+        if (!Files.exists(root)) {
+            return;
+        }
+        try (Stream<Path> paths = Files.walk(root)) {
+            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+}
