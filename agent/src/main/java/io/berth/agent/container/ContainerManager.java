@@ -1,0 +1,307 @@
+package io.berth.agent.container;
+
+import io.berth.agent.domain.BerthException;
+import io.berth.agent.image.Image;
+import io.berth.agent.log.Log;
+import io.berth.agent.pod.PodContainers;
+import io.berth.agent.pod.PodManager;
+import io.berth.agent.pod.Sandbox;
+import io.berth.agent.store.RecordStore;
+import io.berth.agent.util.IdIndex;
+import io.berth.agent.util.FileTrees;
+import io.berth.agent.util.Ids;
+import io.berth.agent.util.KeyedLocks;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Containers: create, start, stop, remove, observe, exec. Each operation on one container holds its
+ * lock; each change of state is persisted before it is answered; removal and stop are idempotent.
+ */
+public final class ContainerManager implements PodContainers {
+    private static final Log LOG = Log.get(ContainerManager.class);
+
+    /** SIGTERM and SIGKILL (signal(7)). */
+    static final int SIGTERM = 15;
+    static final int SIGKILL = 9;
+
+    private final RecordStore<Container> store;
+    private final IdIndex<Container> containers = new IdIndex<>("container");
+    private final Map<String, String> reservations = new ConcurrentHashMap<>();
+    private final KeyedLocks locks = new KeyedLocks();
+    private final Path stateDir;
+    private final Path runDir;
+    private final PodManager pods;
+    private final ImageSource images;
+    private final ContainerRuntime runtime;
+
+    public ContainerManager(Path stateDir, Path runDir, PodManager pods, ImageSource images, ContainerRuntime runtime) {
+        this.store = new RecordStore<>(stateDir.resolve("containers"), Container.class);
+        this.stateDir = stateDir;
+        this.runDir = runDir;
+        this.pods = pods;
+        this.images = images;
+        this.runtime = runtime;
+        pods.attach(this);
+    }
+
+    /** Reloads the records after a restart and learns what happened to each container meanwhile. */
+    public void recover() {
+        for (Container c : store.loadAll()) {
+            containers.put(c.id(), c);
+            reservations.put(c.reservationKey(), c.id());
+        }
+        containers.all().forEach(c -> refresh(c.id()));
+        LOG.info("containers recovered", "count", containers.all().size());
+    }
+
+    public Container create(String sandboxId, ContainerRequest request) {
+        Sandbox sandbox = pods.get(sandboxId);
+        if (sandbox.state() != Sandbox.State.READY) {
+            throw new BerthException(BerthException.Kind.FAILED_PRECONDITION, "pod sandbox " + sandbox.id()
+                    + " is " + sandbox.state() + "; containers can be created only in a READY sandbox");
+        }
+        if (request.name().isEmpty()) {
+            throw BerthException.invalid("ContainerConfig.metadata.name is required");
+        }
+        Image image = images.find(request.image()).orElseThrow(() -> BerthException.notFound(
+                "image " + request.image() + " is not present; pull it first"));
+        String id = Ids.random();
+        String key = sandbox.id() + "/" + request.name() + "/" + request.attempt();
+        if (reservations.putIfAbsent(key, id) != null) {
+            throw new BerthException(BerthException.Kind.ALREADY_EXISTS, "container name " + request.name()
+                    + " (attempt " + request.attempt() + ") in pod " + sandbox.id() + " is reserved by container "
+                    + reservations.get(key));
+        }
+        try (var held = locks.lock(id)) {
+            Path bundle = runDir.resolve("containers").resolve(id);
+            Path writable = stateDir.resolve("containers").resolve(id);
+            Path logPath = request.logPath().isEmpty() || sandbox.logDirectory().isEmpty() ? null
+                    : Path.of(sandbox.logDirectory()).resolve(request.logPath());
+            ContainerPlan plan = PlanBuilder.build(id, bundle, writable, request, image, sandbox, logPath);
+            String stopSignal = !request.stopSignal().isEmpty() ? request.stopSignal() : image.config().stopSignal();
+            var container = new Container(id, sandbox.id(), request.name(), request.attempt(), request.image(),
+                    image.id(), request.labels(), request.annotations(), Container.State.CREATED,
+                    System.currentTimeMillis() * 1_000_000L, 0, 0, 0, "", "", plan.logPath(), plan.mounts(),
+                    stopSignal, request.resources(), bundle.toString(), plan.uid() + ":" + plan.gid());
+            images.lease(image.id(), id);
+            try {
+                Files.createDirectories(writable.resolve("upper"));
+                Files.createDirectories(writable.resolve("work"));
+                if (logPath != null) {
+                    Files.createDirectories(logPath.getParent());
+                }
+                runtime.create(plan);
+            } catch (Exception e) {
+                runtime.delete(bundle.toString());
+                FileTrees.delete(writable);
+                images.release(id);
+                throw e instanceof BerthException b ? b : new BerthException(BerthException.Kind.INTERNAL,
+                        "create container " + request.name() + " (" + id + "): " + e.getMessage(), e);
+            }
+            store.put(id, container);
+            containers.put(id, container);
+            LOG.info("container created", "id", id, "name", request.name(), "sandbox", sandbox.id(), "image", image.id());
+            return container;
+        } catch (RuntimeException e) {
+            reservations.remove(key, id);
+            throw e;
+        }
+    }
+
+    public Container start(String idOrPrefix) {
+        Container c = get(idOrPrefix);
+        try (var held = locks.lock(c.id())) {
+            c = refresh(c.id());
+            if (c.state() != Container.State.CREATED) {
+                throw new BerthException(BerthException.Kind.FAILED_PRECONDITION, "container " + c.id() + " is "
+                        + c.state() + "; only a CREATED container can be started");
+            }
+            runtime.start(c.bundleDir());
+            var observed = runtime.observe(c.bundleDir());
+            c = c.running(observed.startedAt() > 0 ? observed.startedAt() : System.currentTimeMillis() * 1_000_000L);
+            store.put(c.id(), c);
+            containers.put(c.id(), c);
+            LOG.info("container started", "id", c.id(), "pid", observed.pid());
+            return refresh(c.id());
+        }
+    }
+
+    /** Stops with the stop signal, then SIGKILL after {@code timeoutSeconds}. Missing or exited: fine. */
+    public void stop(String idOrPrefix, long timeoutSeconds) {
+        Optional<Container> found = containers.find(idOrPrefix);
+        if (found.isEmpty()) {
+            return;
+        }
+        try (var held = locks.lock(found.get().id())) {
+            Container c = refresh(found.get().id());
+            if (c.state() == Container.State.EXITED) {
+                return;
+            }
+            if (c.state() == Container.State.RUNNING) {
+                int signal = Signals.number(c.stopSignal(), SIGTERM);
+                runtime.kill(c.bundleDir(), signal, false);
+                if (timeoutSeconds <= 0 || !awaitExit(c, Duration.ofSeconds(timeoutSeconds))) {
+                    runtime.kill(c.bundleDir(), SIGKILL, true);
+                    awaitExit(c, Duration.ofSeconds(10));
+                }
+            } else {
+                // CREATED: the process is held before exec; end it without ever running it.
+                runtime.kill(c.bundleDir(), SIGKILL, true);
+                awaitExit(c, Duration.ofSeconds(10));
+            }
+            c = refresh(c.id());
+            if (c.state() != Container.State.EXITED) {
+                throw new BerthException(BerthException.Kind.DEADLINE_EXCEEDED, "container " + c.id()
+                        + " did not exit after SIGKILL");
+            }
+            LOG.info("container stopped", "id", c.id(), "exit_code", c.exitCode(), "reason", c.reason());
+        }
+    }
+
+    /** Removes the container (killing it if it still runs) and everything of it. Missing: fine. */
+    public void remove(String idOrPrefix) {
+        Optional<Container> found = containers.find(idOrPrefix);
+        if (found.isEmpty()) {
+            return;
+        }
+        String id = found.get().id();
+        stop(id, 0);
+        try (var held = locks.lock(id)) {
+            Container c = containers.find(id).orElse(null);
+            if (c == null) {
+                return;
+            }
+            runtime.delete(c.bundleDir());
+            FileTrees.delete(stateDir.resolve("containers").resolve(id));
+            images.release(id);
+            store.delete(id);
+            containers.remove(id);
+            reservations.remove(c.reservationKey(), id);
+            LOG.info("container removed", "id", id);
+        }
+        locks.forget(id);
+    }
+
+    public Container get(String idOrPrefix) {
+        Container c = containers.find(idOrPrefix)
+                .orElseThrow(() -> BerthException.notFound("container " + idOrPrefix + " not found"));
+        return refresh(c.id());
+    }
+
+    public Optional<Container> find(String idOrPrefix) {
+        return containers.find(idOrPrefix).map(c -> refresh(c.id()));
+    }
+
+    public List<Container> list() {
+        return containers.all().stream()
+                .map(c -> refresh(c.id()))
+                .sorted(Comparator.comparingLong(Container::createdAt))
+                .toList();
+    }
+
+    public ContainerRuntime.ExecResult execSync(String idOrPrefix, List<String> args, Duration timeout) {
+        Container c = get(idOrPrefix);
+        if (c.state() != Container.State.RUNNING) {
+            throw new BerthException(BerthException.Kind.FAILED_PRECONDITION, "container " + c.id() + " is "
+                    + c.state() + "; exec needs a RUNNING container");
+        }
+        if (args.isEmpty()) {
+            throw BerthException.invalid("exec in container " + c.id() + ": no command given");
+        }
+        return runtime.exec(c.bundleDir(), args, timeout);
+    }
+
+    public Container updateResources(String idOrPrefix, ContainerPlan.Resources resources) {
+        Container c = get(idOrPrefix);
+        try (var held = locks.lock(c.id())) {
+            if (c.state() == Container.State.RUNNING || c.state() == Container.State.CREATED) {
+                runtime.updateResources(c.bundleDir(), resources);
+            }
+            c = c.withResources(resources);
+            store.put(c.id(), c);
+            containers.put(c.id(), c);
+            return c;
+        }
+    }
+
+    public void reopenLog(String idOrPrefix) {
+        Container c = get(idOrPrefix);
+        if (c.state() != Container.State.RUNNING) {
+            throw new BerthException(BerthException.Kind.FAILED_PRECONDITION, "container " + c.id() + " is "
+                    + c.state() + "; only a running container's log can be reopened");
+        }
+        runtime.reopenLog(c.bundleDir());
+    }
+
+    @Override
+    public void stopAll(String sandboxId, long timeoutSeconds) {
+        for (Container c : containers.all()) {
+            if (c.sandboxId().equals(sandboxId)) {
+                stop(c.id(), timeoutSeconds);
+            }
+        }
+    }
+
+    @Override
+    public void removeAll(String sandboxId) {
+        for (Container c : containers.all()) {
+            if (c.sandboxId().equals(sandboxId)) {
+                remove(c.id());
+            }
+        }
+    }
+
+    /**
+     * Brings the record up to date with what the shim (or its exit record) says. A shim that has
+     * vanished without an exit record was killed: the container is reported exited, reason ShimLost.
+     */
+    private Container refresh(String id) {
+        Container c = containers.find(id).orElseThrow();
+        if (c.state() == Container.State.EXITED) {
+            return c;
+        }
+        var o = runtime.observe(c.bundleDir());
+        Container next = switch (o.phase()) {
+            case CREATED -> c;
+            case RUNNING -> c.state() == Container.State.RUNNING ? c : c.running(o.startedAt());
+            case EXITED -> c.exited(o.startedAt() > 0 ? o.startedAt() : c.startedAt(), o.finishedAt(),
+                    o.exitCode(), o.reason(), o.message());
+            case LOST -> c.exited(c.startedAt(), System.currentTimeMillis() * 1_000_000L, 255, "ShimLost",
+                    "the berth shim of this container died (killed?); its exit status is unknown");
+        };
+        if (next != c) {
+            store.put(id, next);
+            containers.put(id, next);
+            if (next.state() == Container.State.EXITED) {
+                LOG.info("container exited", "id", id, "exit_code", next.exitCode(), "reason", next.reason());
+            }
+        }
+        return next;
+    }
+
+    private boolean awaitExit(Container c, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        long pause = 1;
+        while (System.nanoTime() < deadline) {
+            var phase = runtime.observe(c.bundleDir()).phase();
+            if (phase == ContainerRuntime.Observed.Phase.EXITED || phase == ContainerRuntime.Observed.Phase.LOST) {
+                return true;
+            }
+            try {
+                Thread.sleep(pause);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+            pause = Math.min(pause * 2, 50);
+        }
+        return false;
+    }
+}

@@ -1,0 +1,39 @@
+package io.berth.agent.container;
+
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * The per-container processes (shims) as the agent drives them. One implementation talks to real
+ * shims; tests use a recording fake.
+ */
+public interface ContainerRuntime {
+    /** Creates the container: its shim runs, its process is set up and held before exec. */
+    void create(ContainerPlan plan);
+
+    /** Releases the held process: it execs and runs. */
+    void start(String bundleDir);
+
+    /** Sends a signal to the container's process (all = every process in its cgroup). */
+    void kill(String bundleDir, int signal, boolean all);
+
+    /** The container's state as its shim (or, once it is gone, its durable exit record) tells it. */
+    Observed observe(String bundleDir);
+
+    ExecResult exec(String bundleDir, List<String> args, Duration timeout);
+
+    void updateResources(String bundleDir, ContainerPlan.Resources resources);
+
+    void reopenLog(String bundleDir);
+
+    /** Ends the shim if still there and removes what it left (cgroup, bundle). Idempotent. */
+    void delete(String bundleDir);
+
+    /** What the runtime knows of a container right now. */
+    record Observed(Phase phase, int pid, long startedAt, long finishedAt, int exitCode, String reason, String message) {
+        public enum Phase { CREATED, RUNNING, EXITED, LOST }
+    }
+
+    record ExecResult(int exitCode, byte[] stdout, byte[] stderr, boolean timedOut) {
+    }
+}

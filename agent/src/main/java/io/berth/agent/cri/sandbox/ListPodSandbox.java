@@ -1,0 +1,40 @@
+package io.berth.agent.cri.sandbox;
+
+import io.berth.agent.cri.Handler;
+import io.berth.agent.pod.PodManager;
+import io.berth.agent.pod.Sandbox;
+import io.berth.cri.v1.ListPodSandboxRequest;
+import io.berth.cri.v1.ListPodSandboxResponse;
+import io.berth.cri.v1.PodSandboxFilter;
+
+/** CRI ListPodSandbox with its filter: id (or unique prefix), state, labels (all must match). */
+public final class ListPodSandbox implements Handler<ListPodSandboxRequest, ListPodSandboxResponse> {
+    private final PodManager pods;
+
+    public ListPodSandbox(PodManager pods) {
+        this.pods = pods;
+    }
+
+    @Override
+    public ListPodSandboxResponse handle(ListPodSandboxRequest request) {
+        var response = ListPodSandboxResponse.newBuilder();
+        PodSandboxFilter filter = request.getFilter();
+        for (Sandbox s : pods.list()) {
+            if (matches(filter, s)) {
+                response.addItems(SandboxMapping.toListItem(s));
+            }
+        }
+        return response.build();
+    }
+
+    static boolean matches(PodSandboxFilter f, Sandbox s) {
+        if (!f.getId().isEmpty() && !s.id().startsWith(f.getId())) {
+            return false;
+        }
+        if (f.hasState() && f.getState().getState() != SandboxMapping.state(s.state())) {
+            return false;
+        }
+        return f.getLabelSelectorMap().entrySet().stream()
+                .allMatch(e -> e.getValue().equals(s.labels().get(e.getKey())));
+    }
+}

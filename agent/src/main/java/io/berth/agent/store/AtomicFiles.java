@@ -1,0 +1,63 @@
+package io.berth.agent.store;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * Crash-safe file replacement: write a temp file beside the target, fsync it, rename it over the
+ * target, fsync the directory. After a crash or kill -9 at any point the target is either the old
+ * content or the new one, never a torn mix (a leftover {@code .tmp-*} file is ignored and swept).
+ */
+public final class AtomicFiles {
+    static final String TEMP_PREFIX = ".tmp-";
+
+    private AtomicFiles() {
+    }
+
+    public static void write(Path target, byte[] content) throws IOException {
+        Path dir = target.toAbsolutePath().getParent();
+        Files.createDirectories(dir);
+        Path temp = Files.createTempFile(dir, TEMP_PREFIX, "-" + target.getFileName());
+        try {
+            try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+                ByteBuffer buf = ByteBuffer.wrap(content);
+                while (buf.hasRemaining()) {
+                    ch.write(buf);
+                }
+                ch.force(true);
+            }
+            try {
+                Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                throw new IOException("cannot replace " + target + " atomically", e);
+            }
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(temp);
+            throw e;
+        }
+        fsyncDirectory(dir);
+    }
+
+    /** Deletes {@code target} and makes the deletion durable. */
+    public static void delete(Path target) throws IOException {
+        if (Files.deleteIfExists(target)) {
+            fsyncDirectory(target.toAbsolutePath().getParent());
+        }
+    }
+
+    public static void fsyncDirectory(Path dir) throws IOException {
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+            ch.force(true);
+        }
+    }
+
+    static boolean isTemp(Path file) {
+        return file.getFileName().toString().startsWith(TEMP_PREFIX);
+    }
+}
