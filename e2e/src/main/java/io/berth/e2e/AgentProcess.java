@@ -62,7 +62,12 @@ public final class AgentProcess implements AutoCloseable {
         }
         String java = ProcessHandle.current().info().command().orElse("java");
         var cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED",
-                "-XX:+UseCompactObjectHeaders", "-cp", lib + "/*", "io.berth.agent.Main", "agent",
+                "-XX:+UseCompactObjectHeaders"));
+        // As bin/berth runs it: with the AOT cache the build made, when there is one.
+        if (Files.isRegularFile(lib.resolve("berth-agent.aot"))) {
+            cmd.add("-XX:AOTCache=" + lib.resolve("berth-agent.aot"));
+        }
+        cmd.addAll(List.of("-cp", lib + "/*", "io.berth.agent.Main", "agent",
                 "--socket", socket.toString(),
                 "--state-dir", dir.resolve("state").toString(),
                 "--run-dir", dir.resolve("run").toString(),
