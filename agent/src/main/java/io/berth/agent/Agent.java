@@ -11,6 +11,9 @@ import io.berth.agent.cri.runtime.Version;
 import io.berth.agent.domain.NodeConditions;
 import io.berth.agent.domain.NodeConditions.Condition;
 import io.berth.agent.domain.RuntimeInfo;
+import io.berth.agent.image.ImagePuller;
+import io.berth.agent.image.ImageSystem;
+import io.berth.agent.image.PullMetrics;
 import io.berth.agent.log.Log;
 import io.berth.agent.server.CriBoundary;
 import io.berth.agent.server.CriMetrics;
@@ -64,8 +67,11 @@ public final class Agent {
             var runtime = new CriRuntimeService(new Version(), new Status(conditions, () -> configJson),
                     new RuntimeConfig(driver));
 
+            // The image store and puller; images.store() is what the container side leases layers from.
+            ImagePuller images = ImageSystem.open(config, new PullMetrics(registry));
+            cleanups.push("close image store", images.store()::close);
             CriServer cri = CriServer.start(config.socketPath(), new CriBoundary(new CriMetrics(registry)),
-                    List.of(runtime, new CriImageService()));
+                    List.of(runtime, new CriImageService(images, List::of)));
             cleanups.push("stop CRI server", () -> cri.stop(config.shutdownGraceSeconds()));
 
             Vertx vertx = Vertx.vertx();

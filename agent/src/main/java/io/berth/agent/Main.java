@@ -21,6 +21,7 @@ public final class Main {
               agent     run the node agent (CRI on a unix socket, /healthz and /metrics over HTTP)
               version   print berth's version
               config    print the effective configuration (defaults < config file < flags) as TOML
+              images import FILE   load an OCI layout or docker save archive into the image store (agent stopped)
 
             flags:
               --config FILE          config file (default /etc/berth/config.toml, if it exists)
@@ -47,9 +48,11 @@ public final class Main {
         }
         String command = args.getFirst();
         AgentConfig config;
+        List<String> words;
         try {
             var cli = ConfigLoader.parse(args.subList(1, args.size()));
-            if (!cli.arguments().isEmpty()) {
+            words = cli.arguments();
+            if (!cli.arguments().isEmpty() && !command.equals("images")) {
                 throw new ConfigException("unexpected argument '" + cli.arguments().getFirst() + "'");
             }
             config = ConfigLoader.load(cli);
@@ -68,6 +71,7 @@ public final class Main {
                 yield 0;
             }
             case "agent" -> runAgent(config);
+            case "images" -> io.berth.agent.image.archive.ImportCommand.run(config, words);
             default -> {
                 System.err.println("berth: unknown command '" + command + "'\n\n" + USAGE);
                 yield 2;

@@ -43,4 +43,57 @@ interface Libc extends Library {
     long syscall(long number, Object... args) throws LastErrorException;
 
     Pointer strerror(int errnum);
+
+    int chdir(String path) throws LastErrorException;
+
+    int fchdir(int fd) throws LastErrorException;
+
+    int mknod(String path, int mode, long dev) throws LastErrorException;
+
+    int chmod(String path, int mode) throws LastErrorException;
+
+    int chown(String path, int uid, int gid) throws LastErrorException;
+
+    int lchown(String path, int uid, int gid) throws LastErrorException;
+
+    int symlink(String target, String linkpath) throws LastErrorException;
+
+    int unlink(String path) throws LastErrorException;
+
+    int ioctl(int fd, long request, Pointer arg) throws LastErrorException;
+
+    int waitpid(int pid, int[] status, int options) throws LastErrorException;
+
+    int poll(Pointer fds, long nfds, int timeout) throws LastErrorException;
+
+    int dup(int fd) throws LastErrorException;
+
+    // posix_spawn(3) and friends: they return an error number instead of setting errno.
+    int posix_spawn(int[] pid, String path, Pointer fileActions, Pointer attr, String[] argv, String[] envp);
+
+    int posix_spawn_file_actions_init(Pointer fa);
+
+    int posix_spawn_file_actions_destroy(Pointer fa);
+
+    int posix_spawn_file_actions_addopen(Pointer fa, int fd, String path, int oflag, int mode);
+
+    int posix_spawn_file_actions_adddup2(Pointer fa, int fd, int newfd);
+
+    int posix_spawn_file_actions_addclose(Pointer fa, int fd);
+
+    int posix_spawn_file_actions_addclosefrom_np(Pointer fa, int from);
+
+    int posix_spawnattr_init(Pointer attr);
+
+    int posix_spawnattr_destroy(Pointer attr);
+
+    int posix_spawnattr_setflags(Pointer attr, short flags);
+
+    int posix_spawnattr_setsigmask(Pointer attr, Pointer sigset);
+
+    int posix_spawnattr_setsigdefault(Pointer attr, Pointer sigset);
+
+    int sigemptyset(Pointer set);
+
+    int sigfillset(Pointer set);
 }

@@ -13,6 +13,7 @@ import java.nio.file.Path;
  * @param cgroupDriver           auto (systemd when systemd is pid 1, else cgroupfs), cgroupfs, systemd
  * @param shutdownGraceSeconds   how long in-flight CRI calls may take to finish on SIGTERM
  * @param http                   the HTTP listener for /healthz and /metrics
+ * @param images                 image pulls: download concurrency, registry hosts, credentials
  */
 public record AgentConfig(
         String socket,
@@ -21,12 +22,45 @@ public record AgentConfig(
         String logLevel,
         String cgroupDriver,
         int shutdownGraceSeconds,
-        Http http) {
+        Http http,
+        Images images) {
 
     public static final Path DEFAULT_FILE = Path.of("/etc/berth/config.toml");
 
     /** @param address the address to bind (127.0.0.1 keeps metrics off the network); port 0 picks a free port */
     public record Http(String address, int port) {
+    }
+
+    /**
+     * The {@code [images]} table.
+     *
+     * @param maxConcurrentDownloads layer downloads running at once, across all pulls
+     * @param registryConfigDir      containerd-style certs.d directory ({@code HOST/hosts.toml}, {@code HOST/*.crt})
+     * @param dockerConfig           a docker {@code config.json} whose {@code auths} are used when a pull
+     *                               brings no credentials; empty for none
+     * @param maxManifestBytes       the largest manifest or index accepted
+     * @param registries             per-registry settings, keyed by host[:port] ({@code [images.registries."HOST"]})
+     */
+    public record Images(int maxConcurrentDownloads, String registryConfigDir, String dockerConfig,
+            int maxManifestBytes, java.util.Map<String, Registry> registries) {
+        public Images {
+            registries = registries == null ? java.util.Map.of() : java.util.Map.copyOf(registries);
+        }
+    }
+
+    /**
+     * One registry's settings.
+     *
+     * @param mirrors  endpoints tried in order before the registry itself ("https://host[:port][/path]";
+     *                 "http://" for a plain-HTTP mirror)
+     * @param insecure talk to the registry over plain HTTP
+     * @param caFile   PEM file of extra CA certificates to trust for this host
+     */
+    public record Registry(java.util.List<String> mirrors, boolean insecure, String caFile) {
+        public Registry {
+            mirrors = mirrors == null ? java.util.List.of() : java.util.List.copyOf(mirrors);
+            caFile = caFile == null ? "" : caFile;
+        }
     }
 
     public static AgentConfig defaults() {
@@ -37,7 +71,8 @@ public record AgentConfig(
                 "info",
                 "auto",
                 10,
-                new Http("127.0.0.1", 9478));
+                new Http("127.0.0.1", 9478),
+                new Images(3, "/etc/berth/certs.d", "", 4 << 20, java.util.Map.of()));
     }
 
     public Path socketPath() {

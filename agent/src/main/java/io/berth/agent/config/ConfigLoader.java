@@ -150,6 +150,49 @@ public final class ConfigLoader {
         if (c.http().port() < 0 || c.http().port() > 65535) {
             throw new ConfigException("http.port: " + c.http().port() + " is not a TCP port (0 picks a free one)");
         }
+        validateImages(c.images());
+    }
+
+    private static void validateImages(AgentConfig.Images images) {
+        if (images == null) {
+            throw new ConfigException("images: missing");
+        }
+        if (images.maxConcurrentDownloads() < 1 || images.maxConcurrentDownloads() > 64) {
+            throw new ConfigException("images.max_concurrent_downloads: must be 1 to 64, got "
+                    + images.maxConcurrentDownloads());
+        }
+        if (images.maxManifestBytes() < 1024) {
+            throw new ConfigException("images.max_manifest_bytes: must be at least 1024, got "
+                    + images.maxManifestBytes());
+        }
+        if (!images.registryConfigDir().isEmpty()) {
+            requireAbsolute("images.registry_config_dir", images.registryConfigDir());
+        }
+        if (!images.dockerConfig().isEmpty()) {
+            requireAbsolute("images.docker_config", images.dockerConfig());
+        }
+        images.registries().forEach((host, r) -> {
+            String key = "images.registries.\"" + host + "\"";
+            if (host.isBlank() || host.contains("/") || host.contains("://")) {
+                throw new ConfigException(key + ": the key must be a registry host[:port], without scheme or path");
+            }
+            if (r == null) {
+                throw new ConfigException(key + ": must be a table");
+            }
+            for (String m : r.mirrors()) {
+                try {
+                    var u = java.net.URI.create(m.contains("://") ? m : "https://" + m);
+                    if (u.getHost() == null || !(u.getScheme().equals("https") || u.getScheme().equals("http"))) {
+                        throw new IllegalArgumentException("needs an http(s) URL with a host");
+                    }
+                } catch (IllegalArgumentException e) {
+                    throw new ConfigException(key + ".mirrors: '" + m + "' is not a mirror URL: " + e.getMessage());
+                }
+            }
+            if (!r.caFile().isEmpty()) {
+                requireAbsolute(key + ".ca_file", r.caFile());
+            }
+        });
     }
 
     private static void requireAbsolute(String key, String value) {

@@ -1,0 +1,487 @@
+package io.berth.agent.image;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.berth.agent.domain.BerthException;
+import io.berth.agent.domain.BerthException.Kind;
+import io.berth.agent.image.registry.Credentials;
+import io.berth.agent.image.registry.Manifests;
+import io.berth.agent.image.registry.Manifests.Descriptor;
+import io.berth.agent.image.registry.MediaTypes;
+import io.berth.agent.image.registry.Platform;
+import io.berth.agent.image.registry.RegistryClient;
+import io.berth.agent.image.unpack.Decompress;
+import io.berth.agent.image.unpack.LayerUnpacker;
+import io.berth.agent.image.unpack.VerifyingInputStream;
+import io.berth.agent.log.Log;
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Pulls images into the {@link ImageStore}. A pull is a list of named steps:
+ *
+ * <pre>
+ *   resolve  ─▶ platform ─▶ config ─▶ layers (concurrent, each: download ▸ verify ▸ unpack ▸ commit) ─▶ record
+ *      │ (tag already here: HEAD digest known)            │ (image already here)
+ *      └──────────────────────────────▶ record names ◀───┘
+ * </pre>
+ *
+ * Concurrent pulls of one image share one pull (a single flight keyed by reference and
+ * credentials); layers are shared across pulls of different images by chain id; downloads across
+ * all pulls are limited to {@code max_concurrent_downloads}.
+ */
+public final class ImagePuller {
+    private static final Log LOG = Log.get(ImagePuller.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Image configs are a few KiB; 8 MiB is far beyond any real one and bounds what we read. */
+    static final long MAX_CONFIG_BYTES = 8 << 20;
+
+    private final ImageStore store;
+    private final RegistryClient client;
+    private final Semaphore downloads;
+    private final PullMetrics metrics;
+    private final Platform platform;
+    private final LayerUnpacker unpacker;
+    private final Map<String, CompletableFuture<Image>> pulls = new ConcurrentHashMap<>();
+    private final Map<String, CompletableFuture<Void>> layers = new ConcurrentHashMap<>();
+
+    public ImagePuller(ImageStore store, RegistryClient client, int maxConcurrentDownloads, PullMetrics metrics,
+            Platform platform) {
+        this.store = store;
+        this.client = client;
+        this.downloads = new Semaphore(maxConcurrentDownloads, true);
+        this.metrics = metrics;
+        this.platform = platform;
+        this.unpacker = new LayerUnpacker(LayerUnpacker.runningAsRoot());
+    }
+
+    public ImageStore store() {
+        return store;
+    }
+
+    /**
+     * Pulls {@code reference} (any form kubelet sends) and returns the image. A pull of the same
+     * reference with the same credentials already in flight is joined, not repeated.
+     */
+    public Image pull(String reference, Credentials credentials, String serverAddress) {
+        ImageRef ref = ImageRef.parse(reference);
+        String key = ref + "|" + (credentials == null ? "" : credentials.username() + "|"
+                + Integer.toHexString(credentials.hashCode()));
+        var mine = new CompletableFuture<Image>();
+        CompletableFuture<Image> running = pulls.putIfAbsent(key, mine);
+        if (running != null) {
+            LOG.debug("joining a pull in flight", "image", ref);
+            Image image = join(running);
+            metrics.pulls.labels("shared").inc();
+            return image;
+        }
+        long start = System.nanoTime();
+        try {
+            Image image = doPull(ref, credentials, serverAddress);
+            mine.complete(image);
+            metrics.duration.observe((System.nanoTime() - start) / 1e9);
+            return image;
+        } catch (RuntimeException e) {
+            metrics.pulls.labels("failed").inc();
+            LOG.info("pull failed", "image", ref, "error", e.getMessage());
+            mine.completeExceptionally(e);
+            throw e;
+        } finally {
+            pulls.remove(key, mine);
+        }
+    }
+
+    private static <T> T join(CompletableFuture<T> f) {
+        try {
+            return f.get();
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw new BerthException(Kind.INTERNAL, e.getCause().toString(), e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new BerthException(Kind.UNAVAILABLE, "interrupted while waiting for a pull", e);
+        }
+    }
+
+    private Image doPull(ImageRef ref, Credentials credentials, String serverAddress) {
+        long t0 = System.nanoTime();
+        RegistryClient.Session session = client.session(ref, credentials, serverAddress);
+
+        // Step 1, resolve: what the reference points at now. An image we hold under that digest
+        // needs nothing more than its names recorded.
+        Optional<Digest> known = ref.digest() != null ? Optional.of(ref.digest())
+                : session.headDigest(ref.tag());
+        if (known.isPresent()) {
+            Optional<Image> present = store.findByDigest(ref.name(), known.get());
+            if (present.isPresent()) {
+                Image image = recordNames(present.get(), ref, known.get());
+                metrics.pulls.labels("present").inc();
+                LOG.debug("image already present", "image", ref, "id", image.id(),
+                        "ms", (System.nanoTime() - t0) / 1e6);
+                return image;
+            }
+        }
+        RegistryClient.Manifest top = session.manifest(ref.manifestReference());
+        if (known.isPresent() && !known.get().equals(top.digest()) && ref.digest() == null) {
+            LOG.debug("tag moved between HEAD and GET", "image", ref);
+        }
+
+        // Step 2, platform: an index or manifest list names one manifest per platform.
+        String what = "manifest " + top.digest() + " of " + ref;
+        String kind = Manifests.kind(top.bytes(), top.mediaType(), what);
+        RegistryClient.Manifest manifest = top;
+        if (MediaTypes.isIndex(kind)) {
+            Descriptor chosen = Manifests.choose(Manifests.indexEntries(top.bytes(), what), platform)
+                    .orElseThrow(() -> new BerthException(Kind.NOT_FOUND, "image " + ref + " has no manifest for "
+                            + platform + " in its index " + top.digest()));
+            manifest = session.manifest(chosen.digest().toString());
+            if (manifest.bytes().length != chosen.size()) {
+                throw new BerthException(Kind.INVALID_ARGUMENT, "manifest " + chosen.digest() + " of " + ref
+                        + " is " + manifest.bytes().length + " bytes but the index says " + chosen.size());
+            }
+            String k = Manifests.kind(manifest.bytes(), manifest.mediaType(), "manifest " + chosen.digest());
+            if (!MediaTypes.isManifest(k)) {
+                throw new BerthException(Kind.INVALID_ARGUMENT, "index " + top.digest() + " of " + ref
+                        + " points at another index for " + platform);
+            }
+        }
+        Source source = new Source() {
+            @Override
+            public byte[] read(Digest digest, long size) {
+                return session.smallBlob(digest, size, MAX_CONFIG_BYTES);
+            }
+
+            @Override
+            public InputStream open(Digest digest, long size) {
+                return session.openBlob(digest, size);
+            }
+        };
+        Image image = ingest(ref, top.digest(), top.bytes(), manifest.digest(), manifest.bytes(), source);
+        LOG.info("image pulled", "image", ref, "id", image.id(), "size", image.size(),
+                "ms", (System.nanoTime() - t0) / 1e6);
+        return image;
+    }
+
+    /** Where blobs come from: a registry session, or an archive on disk. */
+    public interface Source {
+        byte[] read(Digest digest, long size) throws IOException;
+
+        InputStream open(Digest digest, long size) throws IOException;
+    }
+
+    private Image recordNames(Image image, ImageRef ref, Digest topDigest) {
+        try {
+            return store.commit(image.id(), ref.repoTag(), ref.repoDigest(topDigest), image.size(),
+                    topDigest.toString(), image.manifestDigest(), image.chainIds());
+        } catch (IOException e) {
+            throw new BerthException(Kind.INTERNAL, "record image " + image.id() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Steps 3 to 5 for a resolved platform manifest, whatever its source: config, layers, record.
+     * {@code ref} may have no tag (an import of an untagged image) and is then recorded by digest.
+     */
+    public Image ingest(ImageRef ref, Digest topDigest, byte[] topBytes, Digest manifestDigest, byte[] manifestBytes,
+            Source source) {
+        return ingest(ref, ref.repoTag(), ref.repoDigest(topDigest), topDigest, topBytes, manifestDigest, manifestBytes,
+                source);
+    }
+
+    /**
+     * As {@link #ingest(ImageRef, Digest, byte[], Digest, byte[], Source)} with explicit names: an
+     * import may have no tag, and a {@code docker save} archive has no registry digest.
+     */
+    public Image ingest(ImageRef ref, String repoTag, String repoDigest, Digest topDigest, byte[] topBytes,
+            Digest manifestDigest, byte[] manifestBytes, Source source) {
+        String what = "manifest " + manifestDigest + " of " + ref;
+        Manifests.ImageManifest m = Manifests.imageManifest(manifestBytes, what);
+
+        // Step 3, config: its digest is the image id; its diff_ids name the uncompressed layers.
+        String id = m.config().digest().toString();
+        Optional<Image> present = store.find(id);
+        if (present.isPresent() && present.get().chainIds().stream().allMatch(store::hasLayer)) {
+            storeBlobs(ref, topDigest, topBytes, manifestDigest, manifestBytes, null, null);
+            metrics.pulls.labels("present").inc();
+            try {
+                return store.commit(present.get().id(), repoTag, repoDigest, present.get().size(),
+                        topDigest.toString(), present.get().manifestDigest(), present.get().chainIds());
+            } catch (IOException e) {
+                throw new BerthException(Kind.INTERNAL, "record image " + id + ": " + e.getMessage(), e);
+            }
+        }
+        byte[] configBytes;
+        try {
+            configBytes = source.read(m.config().digest(), m.config().size());
+        } catch (IOException e) {
+            throw new BerthException(Kind.UNAVAILABLE, "config " + id + " of " + ref + ": " + e.getMessage(), e);
+        }
+        List<Digest> diffIds = diffIds(ref, id, configBytes);
+        if (diffIds.size() != m.layers().size()) {
+            throw new BerthException(Kind.INVALID_ARGUMENT, "image " + ref + ": config " + id + " lists "
+                    + diffIds.size() + " diff_ids for " + m.layers().size() + " layers");
+        }
+        List<String> chainIds = chainIds(diffIds);
+
+        // Step 4, layers: download what is missing, concurrently; pinned so no GC takes them meanwhile.
+        store.pin(chainIds);
+        try {
+            var progress = new Progress(ref.toString());
+            var todo = new ArrayList<Integer>();
+            long size = m.config().size();
+            for (int i = 0; i < m.layers().size(); i++) {
+                size += m.layers().get(i).size();
+                if (!store.hasLayer(chainIds.get(i))) {
+                    todo.add(i);
+                    progress.total.addAndGet(m.layers().get(i).size());
+                } else {
+                    metrics.layersReused.inc();
+                }
+            }
+            if (!todo.isEmpty()) {
+                fetchLayers(ref, m, diffIds, chainIds, todo, source, progress);
+            }
+
+            // Step 5, record: blobs first, then the record that makes the image visible.
+            storeBlobs(ref, topDigest, topBytes, manifestDigest, manifestBytes, m.config().digest(), configBytes);
+            metrics.pulls.labels(todo.isEmpty() ? "present" : "pulled").inc();
+            return store.commit(id, repoTag, repoDigest, size, topDigest.toString(),
+                    manifestDigest.toString(), chainIds);
+        } catch (IOException e) {
+            throw new BerthException(Kind.INTERNAL, "record image " + id + " of " + ref + ": " + e.getMessage(), e);
+        } finally {
+            store.unpin(chainIds);
+        }
+    }
+
+    private void storeBlobs(ImageRef ref, Digest topDigest, byte[] topBytes, Digest manifestDigest,
+            byte[] manifestBytes, Digest configDigest, byte[] configBytes) {
+        try {
+            store.putBlob(topDigest, topBytes);
+            store.putBlob(manifestDigest, manifestBytes);
+            if (configDigest != null) {
+                store.putBlob(configDigest, configBytes);
+            }
+        } catch (IOException e) {
+            throw new BerthException(Kind.INTERNAL, "store blobs of " + ref + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static List<Digest> diffIds(ImageRef ref, String id, byte[] config) {
+        JsonNode root;
+        try {
+            root = JSON.readTree(config);
+        } catch (IOException e) {
+            throw new BerthException(Kind.INVALID_ARGUMENT, "config " + id + " of " + ref + " is not valid JSON: "
+                    + e.getMessage());
+        }
+        JsonNode ids = root.path("rootfs").path("diff_ids");
+        if (!ids.isArray()) {
+            throw new BerthException(Kind.INVALID_ARGUMENT, "config " + id + " of " + ref + " has no rootfs.diff_ids");
+        }
+        var out = new ArrayList<Digest>();
+        for (JsonNode d : ids) {
+            try {
+                out.add(Digest.parse(d.asText()));
+            } catch (BerthException e) {
+                throw new BerthException(Kind.INVALID_ARGUMENT, "config " + id + " of " + ref + ": " + e.getMessage());
+            }
+        }
+        return out;
+    }
+
+    /**
+     * OCI image-spec config.md, "Layer ChainID": ChainID(L0) = DiffID(L0), ChainID(L0|...|Ln) =
+     * sha256(ChainID(L0|...|Ln-1) + " " + DiffID(Ln)). A layer directory is keyed by it, so
+     * identical stacks share their directories.
+     */
+    public static List<String> chainIds(List<Digest> diffIds) {
+        var out = new ArrayList<String>();
+        String chain = null;
+        for (Digest d : diffIds) {
+            chain = chain == null ? d.toString()
+                    : Digest.sha256((chain + " " + d).getBytes(java.nio.charset.StandardCharsets.UTF_8)).toString();
+            out.add(chain);
+        }
+        return out;
+    }
+
+    private void fetchLayers(ImageRef ref, Manifests.ImageManifest m, List<Digest> diffIds, List<String> chainIds,
+            List<Integer> todo, Source source, Progress progress) {
+        metrics.inProgress.inc();
+        metrics.expectedBytes.labels(progress.image).set(progress.total.get());
+        try (var pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            var futures = new ArrayList<Future<?>>();
+            for (int i : todo) {
+                Descriptor layer = m.layers().get(i);
+                String chainId = chainIds.get(i);
+                futures.add(pool.submit(() -> {
+                    sharedLayer(ref, layer, diffIds.get(i), chainId, source, progress);
+                    return null;
+                }));
+            }
+            RuntimeException first = null;
+            for (Future<?> f : futures) {
+                try {
+                    f.get();
+                } catch (ExecutionException e) {
+                    RuntimeException r = e.getCause() instanceof RuntimeException re ? re
+                            : new BerthException(Kind.INTERNAL, e.getCause().toString(), e.getCause());
+                    if (first == null) {
+                        first = r;
+                    } else {
+                        first.addSuppressed(r);
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new BerthException(Kind.UNAVAILABLE, "pull of " + ref + " interrupted", e);
+                }
+            }
+            if (first != null) {
+                throw first;
+            }
+        } finally {
+            metrics.inProgress.dec();
+            metrics.expectedBytes.remove(progress.image);
+            metrics.progressBytes.remove(progress.image);
+        }
+        LOG.info("pull progress", "image", ref, "done_bytes", progress.done.get(), "total_bytes",
+                progress.total.get(), "percent", 100);
+    }
+
+    /** One download of a layer, whichever pull asks for it first; the others wait for it. */
+    private void sharedLayer(ImageRef ref, Descriptor layer, Digest diffId, String chainId, Source source,
+            Progress progress) {
+        var mine = new CompletableFuture<Void>();
+        CompletableFuture<Void> running = layers.putIfAbsent(chainId, mine);
+        if (running != null) {
+            join(running);
+            return;
+        }
+        try {
+            if (!store.hasLayer(chainId)) {
+                fetchLayer(ref, layer, diffId, chainId, source, progress);
+            }
+            mine.complete(null);
+        } catch (RuntimeException e) {
+            mine.completeExceptionally(e);
+            throw e;
+        } finally {
+            layers.remove(chainId, mine);
+        }
+    }
+
+    /**
+     * Download ▸ verify ▸ unpack ▸ commit, streaming: the blob is decompressed and unpacked into a
+     * work directory as it arrives, hashed twice on the way (compressed: the descriptor's digest;
+     * uncompressed: the config's diff_id). The work directory becomes the layer only when both
+     * match, so a bad blob leaves the store as it was.
+     */
+    private void fetchLayer(ImageRef ref, Descriptor layer, Digest diffId, String chainId, Source source,
+            Progress progress) {
+        String what = "layer " + layer.digest() + " of " + ref;
+        Path work;
+        try {
+            work = store.newLayerWork();
+        } catch (IOException e) {
+            throw new BerthException(Kind.INTERNAL, what + ": cannot create work dir: " + e.getMessage(), e);
+        }
+        boolean committed = false;
+        downloads.acquireUninterruptibly();
+        long t0 = System.nanoTime();
+        try (InputStream body = open(source, layer, what)) {
+            var blob = new VerifyingInputStream(body, layer.digest().newHasher(), layer.size(), progress::add);
+            var buffered = new BufferedInputStream(blob, 256 * 1024);
+            IOException unpackFailure = null;
+            byte[] diffHash = null;
+            LayerUnpacker.Stats stats = null;
+            try {
+                var tar = new VerifyingInputStream(Decompress.open(buffered), diffId.newHasher(), -1, null);
+                stats = unpacker.unpack(tar, work.resolve("diff"));
+                diffHash = tar.finish();
+            } catch (IOException e) {
+                unpackFailure = e;
+            }
+            // The blob's own digest first: when the bytes are not the promised ones, that is the
+            // cause of whatever the unpacker saw, and the message should say so.
+            byte[] blobHash;
+            try {
+                blobHash = blob.finish();
+            } catch (VerifyingInputStream.MismatchException e) {
+                throw new BerthException(Kind.INVALID_ARGUMENT, what + ": blob has " + e.getMessage());
+            }
+            String got = HexFormat.of().formatHex(blobHash);
+            if (!got.equals(layer.digest().hex())) {
+                throw new BerthException(Kind.INVALID_ARGUMENT, what + ": content does not match its digest (it hashes "
+                        + "to " + layer.digest().algorithm() + ":" + got + ")");
+            }
+            if (unpackFailure != null) {
+                throw new BerthException(Kind.INVALID_ARGUMENT, what + ": " + unpackFailure.getMessage(), unpackFailure);
+            }
+            String gotDiff = HexFormat.of().formatHex(diffHash);
+            if (!gotDiff.equals(diffId.hex())) {
+                throw new BerthException(Kind.INVALID_ARGUMENT, what + ": uncompressed content hashes to "
+                        + diffId.algorithm() + ":" + gotDiff + " but the config's diff_id is " + diffId);
+            }
+            long t1 = System.nanoTime();
+            store.commitLayer(new ImageStore.LayerMeta(chainId, diffId.toString(), layer.digest().toString(),
+                    layer.size(), stats.bytes()), work);
+            committed = true;
+            LOG.debug("layer unpacked", "image", ref, "layer", layer.digest(), "chain_id", chainId,
+                    "bytes", layer.size(), "unpacked_bytes", stats.bytes(), "entries", stats.entries(),
+                    "unpack_ms", (t1 - t0) / 1e6, "commit_ms", (System.nanoTime() - t1) / 1e6);
+        } catch (IOException e) {
+            throw new BerthException(Kind.UNAVAILABLE, what + ": download failed: " + e.getMessage(), e);
+        } finally {
+            downloads.release();
+            if (!committed) {
+                store.discardWork(work);
+            }
+        }
+    }
+
+    private static InputStream open(Source source, Descriptor layer, String what) throws IOException {
+        return source.open(layer.digest(), layer.size());
+    }
+
+    /** Bytes done out of bytes to do for one pull; logged at most every two seconds. */
+    private final class Progress {
+        final String image;
+        final AtomicLong total = new AtomicLong();
+        final AtomicLong done = new AtomicLong();
+        final AtomicLong lastLog = new AtomicLong(System.nanoTime());
+
+        Progress(String image) {
+            this.image = image;
+        }
+
+        void add(long n) {
+            long d = done.addAndGet(n);
+            metrics.bytes.inc(n);
+            metrics.progressBytes.labels(image).set(d);
+            long now = System.nanoTime();
+            long last = lastLog.get();
+            if (now - last > 2_000_000_000L && lastLog.compareAndSet(last, now)) {
+                long t = total.get();
+                LOG.info("pull progress", "image", image, "done_bytes", d, "total_bytes", t,
+                        "percent", t == 0 ? 0 : d * 100 / t);
+            }
+        }
+    }
+}

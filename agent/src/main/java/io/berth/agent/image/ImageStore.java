@@ -1,0 +1,524 @@
+package io.berth.agent.image;
+
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.berth.agent.domain.BerthException;
+import io.berth.agent.image.unpack.LinuxFs;
+import io.berth.agent.log.Log;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * The image store under {@code <state_dir>/images}: content-addressed blobs, unpacked layers
+ * shared by chain id, the image records, and the leases that keep layers alive for containers.
+ *
+ * <pre>
+ * images/
+ *   index.json                 image records and leases; replaced atomically (temp, fsync, rename)
+ *   blobs/sha256/HEX           verified manifests, indexes and configs
+ *   layers/CHAINHEX/diff/      one unpacked layer (an overlayfs lower dir), CHAINHEX/layer.json its facts
+ *   layers/.work-*             layers being unpacked: never trusted, removed at start-up
+ *   ingest/                    blobs being written: never trusted, removed at start-up
+ * </pre>
+ *
+ * Nothing is visible under its final name until it has been verified and made durable, so a
+ * crash or kill -9 at any moment leaves either the old state or the new one. A layer is deleted
+ * only when no image record, no lease and no pull in flight refers to it.
+ */
+public final class ImageStore implements AutoCloseable {
+    private static final Log LOG = Log.get(ImageStore.class);
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+    private static final Pattern HEX_PREFIX = Pattern.compile("[a-f0-9]{4,64}");
+
+    /** An image as persisted in index.json. */
+    record ImageRecord(String id, List<String> repoTags, List<String> repoDigests, long size, String topDigest,
+            String manifestDigest, List<String> chainIds, long createdMillis) {
+    }
+
+    /** A container's hold on an image's layers. */
+    record Lease(String holder, String imageId, List<String> chainIds) {
+    }
+
+    record Index(List<ImageRecord> images, List<Lease> leases) {
+    }
+
+    /** Facts about one unpacked layer, kept beside it. */
+    public record LayerMeta(String chainId, String diffId, String blobDigest, long blobSize, long unpackedBytes) {
+    }
+
+    /** What the store occupies, for ImageFsInfo. */
+    public record Usage(long bytes, long inodes) {
+    }
+
+    private final Path root;
+    private final Path blobs;
+    private final Path layers;
+    private final Path ingest;
+    private final Path indexFile;
+    private final Map<String, ImageRecord> images = new LinkedHashMap<>();
+    private final Map<String, Image> views = new HashMap<>();
+    private final Map<String, Lease> leases = new LinkedHashMap<>();
+    private final Map<String, Integer> pinned = new HashMap<>();
+    private java.nio.channels.FileChannel lockFile;
+    private java.nio.channels.FileLock lock;
+
+    private ImageStore(Path root) {
+        this.root = root;
+        this.blobs = root.resolve("blobs");
+        this.layers = root.resolve("layers");
+        this.ingest = root.resolve("ingest");
+        this.indexFile = root.resolve("index.json");
+    }
+
+    /** Opens (or creates) the store, dropping whatever a crash left half-written. */
+    public static ImageStore open(Path root) throws IOException {
+        var store = new ImageStore(root);
+        Files.createDirectories(root);
+        // One process owns the store at a time (the agent, or `berth images import` while it is
+        // stopped): the records and garbage collection assume no other writer.
+        store.lockFile = java.nio.channels.FileChannel.open(root.resolve("lock"),
+                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
+        try {
+            store.lock = store.lockFile.tryLock();
+        } catch (java.nio.channels.OverlappingFileLockException e) {
+            store.lock = null;
+        }
+        if (store.lock == null) {
+            store.lockFile.close();
+            throw new BerthException(BerthException.Kind.FAILED_PRECONDITION, "image store " + root
+                    + " is in use by another berth process (is the agent running? stop it to import images)");
+        }
+        Files.createDirectories(store.blobs.resolve("sha256"));
+        Files.createDirectories(store.layers);
+        deleteTree(store.ingest);
+        Files.createDirectories(store.ingest);
+        try (Stream<Path> s = Files.list(store.layers)) {
+            for (Path p : s.filter(p -> p.getFileName().toString().startsWith(".")).toList()) {
+                deleteTree(p);
+            }
+        }
+        if (Files.exists(store.indexFile)) {
+            Index index = JSON.readValue(store.indexFile.toFile(), Index.class);
+            for (ImageRecord r : index.images()) {
+                store.images.put(r.id(), r);
+            }
+            for (Lease l : index.leases() == null ? List.<Lease>of() : index.leases()) {
+                store.leases.put(l.holder(), l);
+            }
+        }
+        synchronized (store) {
+            // A record whose layers did not survive (a disk restored from an old backup) is dropped
+            // rather than handed to a container as a broken rootfs; kubelet will pull it again.
+            for (var r : List.copyOf(store.images.values())) {
+                if (!r.chainIds().stream().allMatch(store::hasLayer)
+                        || !Files.exists(store.blobPath(Digest.parse(r.id())))) {
+                    LOG.warn("dropping image whose content is missing", "image", r.id());
+                    store.images.remove(r.id());
+                }
+            }
+            store.persist();
+            store.gc();
+        }
+        LOG.info("image store open", "path", root, "images", store.images.size(), "leases", store.leases.size());
+        return store;
+    }
+
+    public Path root() {
+        return root;
+    }
+
+    /** Releases the store's lock; the store must not be used afterwards. */
+    @Override
+    public synchronized void close() throws IOException {
+        if (lockFile != null && lockFile.isOpen()) {
+            lockFile.close();
+        }
+    }
+
+    // ---------------------------------------------------------------- lookups
+
+    public synchronized List<Image> list() {
+        return images.values().stream().map(this::view).toList();
+    }
+
+    /**
+     * The image named by {@code refOrId}: an id ("sha256:HEX", HEX, or a unique HEX prefix as crictl
+     * abbreviates), a tag ({@code busybox}, {@code busybox:1}, fully qualified or not) or a digest
+     * reference ({@code busybox@sha256:...}).
+     */
+    public synchronized Optional<Image> find(String refOrId) {
+        if (refOrId == null || refOrId.isBlank()) {
+            return Optional.empty();
+        }
+        String s = refOrId.trim();
+        if (Digest.looksLike(s)) {
+            return Optional.ofNullable(images.get(s)).map(this::view);
+        }
+        if (s.matches("[a-f0-9]{64}") && images.containsKey("sha256:" + s)) {
+            return Optional.of(view(images.get("sha256:" + s)));
+        }
+        try {
+            ImageRef ref = ImageRef.parse(s);
+            Optional<ImageRecord> byRef = byRef(ref);
+            if (byRef.isPresent()) {
+                return byRef.map(this::view);
+            }
+        } catch (BerthException notARef) {
+            // fall through to an id prefix
+        }
+        if (HEX_PREFIX.matcher(s).matches()) {
+            var matches = images.keySet().stream().filter(id -> id.startsWith("sha256:" + s)).toList();
+            if (matches.size() == 1) {
+                return Optional.of(view(images.get(matches.getFirst())));
+            }
+        }
+        return Optional.empty();
+    }
+
+    public Image get(String refOrId) {
+        return find(refOrId).orElseThrow(() -> BerthException.notFound("image '" + refOrId + "' not found"));
+    }
+
+    /** The image pulled for {@code name} whose index or manifest has this digest, if any. */
+    public synchronized Optional<Image> findByDigest(String name, Digest digest) {
+        String d = digest.toString();
+        return images.values().stream()
+                .filter(r -> r.repoDigests().contains(name + "@" + d)
+                        || d.equals(r.topDigest()) || d.equals(r.manifestDigest()))
+                .findFirst().map(this::view);
+    }
+
+    private Optional<ImageRecord> byRef(ImageRef ref) {
+        if (ref.digest() != null) {
+            String repoDigest = ref.repoDigest(ref.digest());
+            String d = ref.digest().toString();
+            return images.values().stream()
+                    .filter(r -> r.repoDigests().contains(repoDigest)
+                            || (d.equals(r.manifestDigest()) && r.repoDigests().stream()
+                            .anyMatch(x -> x.startsWith(ref.name() + "@"))))
+                    .findFirst();
+        }
+        String tag = ref.repoTag();
+        return images.values().stream().filter(r -> r.repoTags().contains(tag)).findFirst();
+    }
+
+    private Image view(ImageRecord r) {
+        return views.computeIfAbsent(r.id() + "|" + r.repoTags() + "|" + r.repoDigests(), k -> {
+            ImageConfig config;
+            try {
+                config = ImageConfig.fromJson(JSON.readTree(readBlob(Digest.parse(r.id()))));
+            } catch (IOException e) {
+                throw new UncheckedIOException("read config of image " + r.id(), e);
+            }
+            return new Image(r.id(), List.copyOf(r.repoTags()), List.copyOf(r.repoDigests()), r.size(), config,
+                    r.manifestDigest(), List.copyOf(r.chainIds()),
+                    r.chainIds().stream().map(this::layerDir).toList());
+        });
+    }
+
+    // ---------------------------------------------------------------- blobs
+
+    Path blobPath(Digest d) {
+        return blobs.resolve(d.algorithm()).resolve(d.hex());
+    }
+
+    public boolean hasBlob(Digest d) {
+        return Files.exists(blobPath(d));
+    }
+
+    public byte[] readBlob(Digest d) throws IOException {
+        return Files.readAllBytes(blobPath(d));
+    }
+
+    /** Stores a small blob (manifest, index, config) after checking it against its digest. */
+    public void putBlob(Digest d, byte[] content) throws IOException {
+        Digest actual = Digest.of(d.algorithm(), hasher(d, content));
+        if (!actual.equals(d)) {
+            throw BerthException.invalid("blob " + d + ": content has digest " + actual);
+        }
+        Path target = blobPath(d);
+        if (Files.exists(target)) {
+            return;
+        }
+        Files.createDirectories(target.getParent());
+        Path tmp = ingest.resolve(d.hex() + "-" + UUID.randomUUID());
+        Files.write(tmp, content);
+        try (var ch = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.WRITE)) {
+            ch.force(true);
+        }
+        try {
+            AtomicFiles.rename(tmp, target);
+        } catch (FileAlreadyExistsException raced) {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    private static java.security.MessageDigest hasher(Digest d, byte[] content) {
+        var md = d.newHasher();
+        md.update(content);
+        return md;
+    }
+
+    // ---------------------------------------------------------------- layers
+
+    public boolean hasLayer(String chainId) {
+        return Files.isDirectory(layerRoot(chainId).resolve("diff"), LinkOption.NOFOLLOW_LINKS);
+    }
+
+    /** The unpacked layer directory for a chain id (an overlayfs lower dir). */
+    public Path layerDir(String chainId) {
+        return layerRoot(chainId).resolve("diff");
+    }
+
+    private Path layerRoot(String chainId) {
+        return layers.resolve(Digest.parse(chainId).hex());
+    }
+
+    /** A fresh work directory; unpack into its {@code diff}, then {@link #commitLayer}. */
+    public Path newLayerWork() throws IOException {
+        Path work = layers.resolve(".work-" + UUID.randomUUID());
+        Files.createDirectories(work.resolve("diff"));
+        return work;
+    }
+
+    /** Makes a verified, unpacked layer durable and visible under its chain id. */
+    public void commitLayer(LayerMeta meta, Path work) throws IOException {
+        Path target = layerRoot(meta.chainId());
+        Files.write(work.resolve("layer.json"), JSON.writeValueAsBytes(meta));
+        LinuxFs.syncfs(work);
+        try {
+            AtomicFiles.rename(work, target);
+        } catch (FileAlreadyExistsException | java.nio.file.DirectoryNotEmptyException raced) {
+            deleteTree(work); // another pull committed the same layer first: identical content
+        }
+    }
+
+    public void discardWork(Path work) {
+        try {
+            deleteTree(work);
+        } catch (IOException e) {
+            LOG.warn("could not remove layer work dir", "path", work, "error", e.toString());
+        }
+    }
+
+    /** Protects layers a pull is about to reference from a concurrent garbage collection. */
+    public synchronized void pin(Collection<String> chainIds) {
+        chainIds.forEach(c -> pinned.merge(c, 1, Integer::sum));
+    }
+
+    public synchronized void unpin(Collection<String> chainIds) {
+        chainIds.forEach(c -> pinned.computeIfPresent(c, (k, n) -> n <= 1 ? null : n - 1));
+    }
+
+    // ---------------------------------------------------------------- records
+
+    /**
+     * Records a pulled image. A tag moves to the new image (the old one keeps its id and digests,
+     * as docker's "&lt;none&gt;" images); names already on the image are kept.
+     */
+    public synchronized Image commit(String id, String repoTag, String repoDigest, long size, String topDigest,
+            String manifestDigest, List<String> chainIds) throws IOException {
+        for (String c : chainIds) {
+            if (!hasLayer(c)) {
+                throw new IllegalStateException("layer " + c + " of image " + id + " is not in the store");
+            }
+        }
+        ImageRecord existing = images.get(id);
+        var tags = new ArrayList<String>(existing == null ? List.of() : existing.repoTags());
+        var digests = new ArrayList<String>(existing == null ? List.of() : existing.repoDigests());
+        boolean movedTag = false;
+        if (repoTag != null) {
+            for (var other : List.copyOf(images.values())) {
+                if (!other.id().equals(id) && other.repoTags().contains(repoTag)) {
+                    var moved = new ArrayList<>(other.repoTags());
+                    moved.remove(repoTag);
+                    images.put(other.id(), withNames(other, moved, other.repoDigests()));
+                    movedTag = true;
+                }
+            }
+            if (!tags.contains(repoTag)) {
+                tags.add(repoTag);
+            }
+        }
+        if (repoDigest != null && !digests.contains(repoDigest)) {
+            digests.add(repoDigest);
+        }
+        var record = new ImageRecord(id, List.copyOf(tags), List.copyOf(digests), size, topDigest, manifestDigest,
+                List.copyOf(chainIds), existing == null ? System.currentTimeMillis() : existing.createdMillis());
+        if (record.equals(existing) && !movedTag) {
+            return view(existing); // a pull of what is already recorded: no write, no fsync (the warm path)
+        }
+        images.put(id, record);
+        persist();
+        return view(record);
+    }
+
+    private static ImageRecord withNames(ImageRecord r, List<String> tags, List<String> digests) {
+        return new ImageRecord(r.id(), List.copyOf(tags), List.copyOf(digests), r.size(), r.topDigest(),
+                r.manifestDigest(), r.chainIds(), r.createdMillis());
+    }
+
+    /**
+     * Removes the image named by {@code refOrId} with all its names (as containerd's RemoveImage
+     * does), then deletes the layers and blobs nothing else uses. Removing a missing image is not
+     * an error: kubelet retries (CRI: "This call is idempotent").
+     */
+    public boolean remove(String refOrId) throws IOException {
+        List<Path> trash;
+        synchronized (this) {
+            Optional<Image> image = find(refOrId);
+            if (image.isEmpty()) {
+                return false;
+            }
+            images.remove(image.get().id());
+            persist();
+            trash = gc();
+            LOG.info("image removed", "image", image.get().id(), "ref", refOrId);
+        }
+        for (Path p : trash) {
+            deleteTree(p);
+        }
+        return true;
+    }
+
+    /**
+     * Holds {@code imageId}'s layers for {@code holderId} (a container) so that they outlive a
+     * RemoveImage of the image; persisted, so a restart keeps the hold. Re-leasing is idempotent.
+     */
+    public synchronized void lease(String imageId, String holderId) throws IOException {
+        ImageRecord r = images.get(imageId);
+        if (r == null) {
+            Optional<Image> found = find(imageId);
+            if (found.isEmpty()) {
+                throw BerthException.notFound("image '" + imageId + "' not found");
+            }
+            r = images.get(found.get().id());
+        }
+        Lease l = new Lease(holderId, r.id(), r.chainIds());
+        if (!l.equals(leases.get(holderId))) {
+            leases.put(holderId, l);
+            persist();
+        }
+    }
+
+    /** Drops {@code holderId}'s hold; its layers go if nothing else uses them. Idempotent. */
+    public void release(String holderId) throws IOException {
+        List<Path> trash;
+        synchronized (this) {
+            if (leases.remove(holderId) == null) {
+                return;
+            }
+            persist();
+            trash = gc();
+        }
+        for (Path p : trash) {
+            deleteTree(p);
+        }
+    }
+
+    public synchronized Set<String> leaseHolders() {
+        return Set.copyOf(leases.keySet());
+    }
+
+    /**
+     * Moves unreferenced layers and blobs out of sight (a rename into a dot-directory, which
+     * start-up also cleans) and returns them for deletion outside the lock.
+     */
+    private List<Path> gc() throws IOException {
+        Set<String> liveLayers = new HashSet<>(pinned.keySet());
+        Set<String> liveBlobs = new HashSet<>();
+        for (ImageRecord r : images.values()) {
+            liveLayers.addAll(r.chainIds());
+            liveBlobs.add(r.id());
+            liveBlobs.add(r.manifestDigest());
+            liveBlobs.add(r.topDigest());
+        }
+        leases.values().forEach(l -> liveLayers.addAll(l.chainIds()));
+        var trash = new ArrayList<Path>();
+        try (Stream<Path> s = Files.list(layers)) {
+            for (Path p : s.toList()) {
+                String name = p.getFileName().toString();
+                if (!name.startsWith(".") && !liveLayers.contains("sha256:" + name)) {
+                    Path t = layers.resolve(".trash-" + name + "-" + UUID.randomUUID());
+                    Files.move(p, t);
+                    trash.add(t);
+                    LOG.debug("layer unused, deleting", "chain_id", "sha256:" + name);
+                }
+            }
+        }
+        try (Stream<Path> s = Files.list(blobs.resolve("sha256"))) {
+            for (Path p : s.toList()) {
+                if (!liveBlobs.contains("sha256:" + p.getFileName())) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        }
+        return trash;
+    }
+
+    private void persist() throws IOException {
+        var index = new Index(List.copyOf(images.values()), List.copyOf(leases.values()));
+        AtomicFiles.write(indexFile, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(index));
+        views.keySet().removeIf(k -> !images.containsKey(k.substring(0, k.indexOf('|'))));
+    }
+
+    /** Bytes and inodes the store occupies (blobs, layers, records). */
+    public Usage usage() throws IOException {
+        long[] total = new long[2];
+        Files.walkFileTree(root, new java.nio.file.SimpleFileVisitor<>() {
+            @Override
+            public java.nio.file.FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
+                total[0] += attrs.size();
+                total[1]++;
+                return java.nio.file.FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public java.nio.file.FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) {
+                total[1]++;
+                return java.nio.file.FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public java.nio.file.FileVisitResult visitFileFailed(Path file, IOException exc) {
+                return java.nio.file.FileVisitResult.CONTINUE; // deleted while we walked
+            }
+        });
+        return new Usage(total[0], total[1]);
+    }
+
+    static void deleteTree(Path root) throws IOException {
+        if (!Files.exists(root, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        try (Stream<Path> s = Files.walk(root)) {
+            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
+                try {
+                    Files.delete(p);
+                } catch (NoSuchFileException ignored) {
+                    // already gone
+                }
+            }
+        }
+    }
+}

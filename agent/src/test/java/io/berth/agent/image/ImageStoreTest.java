@@ -1,0 +1,154 @@
+package io.berth.agent.image;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.berth.agent.domain.BerthException;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ImageStoreTest {
+    @TempDir
+    Path dir;
+
+    static final String LAYER_A = "sha256:" + "a".repeat(64);
+    static final String LAYER_B = "sha256:" + "b".repeat(64);
+    static final String LAYER_C = "sha256:" + "c".repeat(64);
+
+    private static void layer(ImageStore s, String chainId) throws IOException {
+        Path work = s.newLayerWork();
+        Files.writeString(work.resolve("diff/file"), chainId);
+        s.commitLayer(new ImageStore.LayerMeta(chainId, chainId, chainId, 1, 1), work);
+    }
+
+    /** Stores a config blob and returns the image id it gives. */
+    private static String config(ImageStore s, String user) throws IOException {
+        byte[] config = ("{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{\"User\":\"" + user
+                + "\",\"Env\":[\"PATH=/bin\"],\"Cmd\":[\"sh\"]},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}")
+                .getBytes(StandardCharsets.UTF_8);
+        Digest d = Digest.sha256(config);
+        s.putBlob(d, config);
+        return d.toString();
+    }
+
+    private static Image commit(ImageStore s, String id, String tag, List<String> chain) throws IOException {
+        return s.commit(id, "docker.io/library/" + tag, null, 100, id, id, chain);
+    }
+
+    @Test
+    void findsByTagIdDigestAndPrefix() throws IOException {
+        var s = ImageStore.open(dir.resolve("images"));
+        layer(s, LAYER_A);
+        String id = config(s, "1000:1000");
+        var img = s.commit(id, "docker.io/library/app:1", "docker.io/library/app@" + id, 100, id, id, List.of(LAYER_A));
+        assertEquals(id, s.get("app:1").id());
+        assertEquals(id, s.get("docker.io/library/app:1").id());
+        assertEquals(id, s.get(id).id());
+        assertEquals(id, s.get(id.substring(7)).id());
+        assertEquals(id, s.get(id.substring(7, 19)).id());
+        assertEquals(id, s.get("app@" + id).id());
+        assertTrue(s.find("app:2").isEmpty());
+        assertTrue(s.find("other").isEmpty());
+        assertEquals(1000L, img.config().uid());
+        assertEquals(List.of("sh"), img.config().cmd());
+        assertEquals(List.of(s.layerDir(LAYER_A)), img.layerDirs());
+        assertEquals(LAYER_A, Files.readString(img.layerDirs().getFirst().resolve("file")));
+    }
+
+    @Test
+    void removeKeepsSharedLayersAndIsIdempotent() throws IOException {
+        var s = ImageStore.open(dir.resolve("images"));
+        layer(s, LAYER_A);
+        layer(s, LAYER_B);
+        layer(s, LAYER_C);
+        String one = config(s, "");
+        String two = config(s, "nobody");
+        commit(s, one, "one:1", List.of(LAYER_A, LAYER_B));
+        commit(s, two, "two:1", List.of(LAYER_A, LAYER_C));
+        assertTrue(s.remove("one:1"));
+        assertTrue(s.hasLayer(LAYER_A), "shared with two:1");
+        assertFalse(s.hasLayer(LAYER_B), "used by nothing any more");
+        assertTrue(s.hasLayer(LAYER_C));
+        assertFalse(s.remove("one:1"), "removing again is fine");
+        assertFalse(Files.exists(s.root().resolve("blobs/sha256/" + one.substring(7))));
+        assertEquals("nobody", s.get("two:1").config().username());
+    }
+
+    @Test
+    void leasesKeepLayersPastRemovalAndARestart() throws IOException {
+        var s = ImageStore.open(dir.resolve("images"));
+        layer(s, LAYER_A);
+        String id = config(s, "");
+        commit(s, id, "app:1", List.of(LAYER_A));
+        s.lease(id, "container-1");
+        s.remove(id);
+        assertTrue(s.find(id).isEmpty());
+        assertTrue(s.hasLayer(LAYER_A), "leased by container-1");
+        s.close();
+        var reopened = ImageStore.open(dir.resolve("images"));
+        assertTrue(reopened.hasLayer(LAYER_A), "the lease survived the restart");
+        assertEquals(java.util.Set.of("container-1"), reopened.leaseHolders());
+        reopened.release("container-1");
+        assertFalse(reopened.hasLayer(LAYER_A));
+        reopened.release("container-1");
+        assertThrows(BerthException.class, () -> reopened.lease("sha256:" + "f".repeat(64), "c2"));
+    }
+
+    @Test
+    void aTagMovesToTheNewImage() throws IOException {
+        var s = ImageStore.open(dir.resolve("images"));
+        layer(s, LAYER_A);
+        String old = config(s, "a");
+        String neu = config(s, "b");
+        commit(s, old, "app:1", List.of(LAYER_A));
+        commit(s, neu, "app:1", List.of(LAYER_A));
+        assertEquals(neu, s.get("app:1").id());
+        assertEquals(List.of(), s.get(old).repoTags(), "the old image stays, untagged");
+    }
+
+    @Test
+    void survivesRestartAndDropsWhatACrashLeftHalfDone() throws IOException {
+        var s = ImageStore.open(dir.resolve("images"));
+        layer(s, LAYER_A);
+        String id = config(s, "");
+        commit(s, id, "app:1", List.of(LAYER_A));
+        Path work = s.newLayerWork(); // a pull killed mid-unpack
+        Files.writeString(work.resolve("diff/partial"), "x");
+        Files.writeString(s.root().resolve("ingest/half-a-blob"), "x");
+        Path orphan = s.root().resolve("layers/" + "d".repeat(64)); // committed, never recorded
+        Files.createDirectories(orphan.resolve("diff"));
+        s.close();
+
+        var reopened = ImageStore.open(dir.resolve("images"));
+        assertEquals(id, reopened.get("app:1").id());
+        assertFalse(Files.exists(work));
+        assertFalse(Files.exists(reopened.root().resolve("ingest/half-a-blob")));
+        assertFalse(Files.exists(orphan));
+        assertTrue(reopened.hasLayer(LAYER_A));
+    }
+
+    @Test
+    void onlyOneProcessOwnsTheStore() throws IOException {
+        try (var s = ImageStore.open(dir.resolve("images"))) {
+            var e = assertThrows(BerthException.class, () -> ImageStore.open(dir.resolve("images")));
+            assertTrue(e.getMessage().contains("in use"), e.getMessage());
+        }
+        ImageStore.open(dir.resolve("images")).close();
+    }
+
+    @Test
+    void blobsAreVerifiedBeforeTheyAreStored() throws IOException {
+        var s = ImageStore.open(dir.resolve("images"));
+        Digest d = Digest.sha256("good".getBytes(StandardCharsets.UTF_8));
+        var e = assertThrows(BerthException.class, () -> s.putBlob(d, "evil".getBytes(StandardCharsets.UTF_8)));
+        assertTrue(e.getMessage().contains(d.toString()), e.getMessage());
+        assertFalse(s.hasBlob(d));
+    }
+}

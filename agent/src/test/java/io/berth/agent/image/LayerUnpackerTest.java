@@ -1,0 +1,194 @@
+package io.berth.agent.image;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.berth.agent.image.unpack.LayerUnpacker;
+import io.berth.agent.image.unpack.LayerUnpacker.UnsafeEntryException;
+import io.berth.agent.image.unpack.LinuxFs;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The unpacker on the real file system; the owner, device and trusted-xattr cases need root. */
+class LayerUnpackerTest {
+    @TempDir
+    Path tmp;
+    Path layer;
+    Path outside;
+
+    static void requireRoot() {
+        boolean root = LayerUnpacker.runningAsRoot();
+        if (!root && "true".equals(System.getenv("CI"))) {
+            throw new AssertionError("this test needs root, and CI=true: run the build as root");
+        }
+        Assumptions.assumeTrue(root, "needs root (owners, device nodes, trusted.* xattrs); skipped");
+    }
+
+    @BeforeEach
+    void dirs() throws IOException {
+        layer = Files.createDirectories(tmp.resolve("layer"));
+        outside = Files.createDirectories(tmp.resolve("outside"));
+    }
+
+    private LayerUnpacker.Stats unpack(byte[] tar) throws IOException {
+        return new LayerUnpacker(LayerUnpacker.runningAsRoot()).unpack(new ByteArrayInputStream(tar), layer);
+    }
+
+    @Test
+    void filesDirsSymlinksHardlinksModesAndMtimes() throws IOException {
+        var stats = unpack(new TarBuilder()
+                .dir("bin/", 0755)
+                .file("bin/busybox", 04755, 0, 0, "ELF".getBytes(StandardCharsets.UTF_8))
+                .symlink("bin/sh", "busybox")
+                .hardlink("bin/ls", "bin/busybox")
+                .file("etc/motd", "hi\n")
+                .build());
+        assertEquals(5, stats.entries());
+        assertEquals("ELF", Files.readString(layer.resolve("bin/busybox")));
+        assertEquals(04755, (int) Files.getAttribute(layer.resolve("bin/busybox"), "unix:mode") & 07777,
+                "setuid bit kept");
+        assertEquals(Path.of("busybox"), Files.readSymbolicLink(layer.resolve("bin/sh")));
+        assertEquals(Files.getAttribute(layer.resolve("bin/busybox"), "unix:ino"),
+                Files.getAttribute(layer.resolve("bin/ls"), "unix:ino"), "hard link shares the inode");
+        assertEquals(1_700_000_000L, Files.getLastModifiedTime(layer.resolve("etc/motd")).toMillis() / 1000);
+        assertEquals(1_700_000_000L, Files.getLastModifiedTime(layer.resolve("bin")).toMillis() / 1000,
+                "directory mtime set after its children were written");
+    }
+
+    @Test
+    void ownersDevicesAndXattrsAsRoot() throws IOException {
+        requireRoot();
+        unpack(new TarBuilder()
+                .file("home/app/data", 0600, 1234, 5678, "x".getBytes(StandardCharsets.UTF_8))
+                .chardev("dev/null", 1, 3)
+                .fileWithXattr("bin/ping", "ping", "security.capability", new byte[] {1, 0, 0, 2, 0, 32, 0, 0,
+                        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})
+                .fileWithXattr("etc/tagged", "t", "user.berth", "yes".getBytes(StandardCharsets.UTF_8))
+                .build());
+        assertEquals(1234, Files.getAttribute(layer.resolve("home/app/data"), "unix:uid"));
+        assertEquals(5678, Files.getAttribute(layer.resolve("home/app/data"), "unix:gid"));
+        assertEquals(makedev(1, 3), (long) Files.getAttribute(layer.resolve("dev/null"), "unix:rdev"));
+        assertArrayEquals("yes".getBytes(StandardCharsets.UTF_8), LinuxFs.lgetxattr(layer.resolve("etc/tagged"),
+                "user.berth"));
+        assertEquals(20, LinuxFs.lgetxattr(layer.resolve("bin/ping"), "security.capability").length,
+                "binary xattr value kept byte for byte");
+    }
+
+    @Test
+    void whiteoutsBecomeOverlayWhiteoutsAndOpaqueDirs() throws IOException {
+        requireRoot();
+        unpack(new TarBuilder()
+                .file("etc/.wh.passwd", "")
+                .file("var/cache/.wh..wh..opq", "")
+                .file("var/cache/new", "n")
+                .build());
+        Path wh = layer.resolve("etc/passwd");
+        assertEquals(020000, (int) Files.getAttribute(wh, "unix:mode") & 0170000, "a character device");
+        assertEquals(0L, (long) Files.getAttribute(wh, "unix:rdev"), "device 0/0: overlayfs' whiteout");
+        assertFalse(Files.exists(layer.resolve("etc/.wh.passwd")));
+        assertArrayEquals("y".getBytes(StandardCharsets.US_ASCII),
+                LinuxFs.lgetxattr(layer.resolve("var/cache"), "trusted.overlay.opaque"));
+        assertFalse(Files.exists(layer.resolve("var/cache/.wh..wh..opq")));
+    }
+
+    @Test
+    void dotDotIsRefusedNamingTheEntry() {
+        var e = assertThrows(UnsafeEntryException.class, () -> unpack(new TarBuilder()
+                .file("../etc/passwd", "root::0:0::/:/bin/sh\n").build()));
+        assertEquals("../etc/passwd", e.entry());
+        assertTrue(e.getMessage().contains("'../etc/passwd'"), e.getMessage());
+        assertNothingOutside();
+    }
+
+    @Test
+    void absolutePathIsRefused() {
+        var e = assertThrows(UnsafeEntryException.class, () -> unpack(new TarBuilder()
+                .file("/etc/passwd", "x").build()));
+        assertTrue(e.getMessage().contains("absolute"), e.getMessage());
+    }
+
+    @Test
+    void writingThroughASymlinkIsRefused() {
+        var e = assertThrows(UnsafeEntryException.class, () -> unpack(new TarBuilder()
+                .symlink("escape", outside.toString())
+                .file("escape/pwned", "x").build()));
+        assertEquals("escape/pwned", e.entry());
+        assertTrue(e.getMessage().contains("symlink 'escape'"), e.getMessage());
+        assertNothingOutside();
+    }
+
+    @Test
+    void relativeSymlinkEscapeIsRefusedToo() {
+        assertThrows(UnsafeEntryException.class, () -> unpack(new TarBuilder()
+                .dir("a/", 0755)
+                .symlink("a/up", "../../outside")
+                .file("a/up/pwned", "x").build()));
+        assertNothingOutside();
+    }
+
+    @Test
+    void hardLinkEscapesAreRefused() throws IOException {
+        Files.writeString(outside.resolve("secret"), "s");
+        var e = assertThrows(UnsafeEntryException.class, () -> unpack(new TarBuilder()
+                .hardlink("stolen", "../outside/secret").build()));
+        assertEquals("stolen", e.entry());
+        assertThrows(UnsafeEntryException.class, () -> unpack(new TarBuilder()
+                .symlink("out", outside.toString())
+                .hardlink("stolen2", "out/secret").build()));
+        assertThrows(UnsafeEntryException.class, () -> unpack(new TarBuilder()
+                .hardlink("stolen3", outside.resolve("secret").toString()).build()));
+        assertEquals(1, (int) Files.getAttribute(outside.resolve("secret"), "unix:nlink"));
+    }
+
+    @Test
+    void symlinkTargetsThemselvesMayPointAnywhere() throws IOException {
+        unpack(new TarBuilder().symlink("etc/localtime", "/usr/share/zoneinfo/UTC").build());
+        assertEquals(Path.of("/usr/share/zoneinfo/UTC"), Files.readSymbolicLink(layer.resolve("etc/localtime")));
+    }
+
+    @Test
+    void laterEntryReplacesEarlierOne() throws IOException {
+        unpack(new TarBuilder().file("f", "one").symlink("f", "two").build());
+        assertTrue(Files.isSymbolicLink(layer.resolve("f")));
+    }
+
+    @Test
+    void truncatedTarFails() {
+        byte[] full = new TarBuilder().file("big", "x".repeat(5000)).build();
+        byte[] cut = java.util.Arrays.copyOf(full, 2048);
+        var e = assertThrows(IOException.class, () -> unpack(cut));
+        assertTrue(e.getMessage().contains("truncated"), e.getMessage());
+    }
+
+    @Test
+    void longNamesViaPax() throws IOException {
+        String name = "d/" + "n".repeat(150);
+        unpack(new TarBuilder().file(name, "long").build());
+        assertEquals("long", Files.readString(layer.resolve(name)));
+    }
+
+    private void assertNothingOutside() {
+        try (Stream<Path> s = Files.list(outside)) {
+            assertEquals(0, s.filter(p -> !p.getFileName().toString().equals("secret")).count());
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        }
+        assertFalse(Files.exists(tmp.resolve("etc"), LinkOption.NOFOLLOW_LINKS));
+    }
+
+    private static long makedev(long major, long minor) {
+        return ((major & 0xfff) << 8) | (minor & 0xff);
+    }
+}

@@ -1,0 +1,125 @@
+package io.berth.bench;
+
+import io.berth.cri.v1.ImageSpec;
+import io.berth.cri.v1.PullImageRequest;
+import io.berth.cri.v1.RemoveImageRequest;
+import io.berth.e2e.AgentProcess;
+import io.berth.e2e.CriClient;
+import io.berth.e2e.fixtures.Tar;
+import io.berth.e2e.fixtures.TestImages;
+import io.berth.e2e.fixtures.TestImages.Built;
+import io.berth.e2e.fixtures.TestRegistry;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Random;
+
+/**
+ * Image pulls from a loopback docker-registry into an empty store, through the agent's socket:
+ * a ~50 MB five-layer image (cold: download + verify + unpack; warm: already present, a no-op),
+ * and a ~5 MB single-layer image (the issue's target: half of containerd's 135 ms median here).
+ */
+final class ImageSuite implements Suite {
+    static final int COLD_RUNS_BIG = 5;
+    static final int COLD_RUNS_SMALL = 15;
+    static final int WARM_RUNS = 50;
+
+    @Override
+    public String name() {
+        return "image";
+    }
+
+    @Override
+    public void run(Path scratch, Figures figures) throws Exception {
+        try (var registry = TestRegistry.start(scratch.resolve("registry"))) {
+            var big = TestImages.image();
+            for (int i = 0; i < 5; i++) {
+                big.layer(new TestImages.Layer(textLayer(i, 20 << 20)));
+            }
+            Built bigImage = big.build(scratch.resolve("big"));
+            String bigRef = registry.push(bigImage.layout(), "bench/big:1");
+            Built small = TestImages.image().layer(new TestImages.Layer(textLayer(99, 10 << 20)))
+                    .build(scratch.resolve("small"));
+            String smallRef = registry.push(small.layout(), "bench/small:1");
+            long bigBytes = blobBytes(bigImage);
+            long smallBytes = blobBytes(small);
+
+            try (var agent = AgentProcess.start(scratch.resolve("agent")); var cri = agent.client()) {
+                // One throw-away cold pull of each warms the agent's JIT, as a long-running node is.
+                pull(cri, smallRef);
+                remove(cri, smallRef);
+
+                double[] bigMs = coldPulls(cri, bigRef, COLD_RUNS_BIG);
+                figures.samples("image cold pull ~50 MB, 5 layers (gzip)", "ms", bigMs,
+                        String.format("%.1f MB compressed, %.0f MB unpacked", bigBytes / 1e6, 100.0));
+                figures.value("image cold pull ~50 MB throughput", "MB/s",
+                        bigBytes / 1e6 / (Figures.percentile(sorted(bigMs), 50) / 1000), "compressed bytes / median");
+
+                pull(cri, bigRef);
+                double[] warmMs = new double[WARM_RUNS];
+                for (int i = 0; i < WARM_RUNS; i++) {
+                    long t0 = System.nanoTime();
+                    pull(cri, bigRef);
+                    warmMs[i] = (System.nanoTime() - t0) / 1e6;
+                }
+                figures.samples("image warm pull (present, by tag: HEAD only)", "ms", warmMs, "target <= 2 ms");
+
+                double[] smallMs = coldPulls(cri, smallRef, COLD_RUNS_SMALL);
+                figures.samples("image cold pull ~5 MB, 1 layer (gzip)", "ms", smallMs,
+                        String.format("%.1f MB compressed; target <= 67 ms (containerd 135 ms)", smallBytes / 1e6));
+                agent.log().lines().filter(l -> l.contains("layer unpacked")).skip(5).limit(8).forEach(System.err::println);
+            }
+        }
+    }
+
+    private static double[] coldPulls(CriClient cri, String ref, int runs) {
+        double[] ms = new double[runs];
+        for (int i = 0; i < runs; i++) {
+            remove(cri, ref); // the store is empty again: the layers go with the only image using them
+            long t0 = System.nanoTime();
+            pull(cri, ref);
+            ms[i] = (System.nanoTime() - t0) / 1e6;
+        }
+        return ms;
+    }
+
+    private static double[] sorted(double[] v) {
+        double[] s = v.clone();
+        java.util.Arrays.sort(s);
+        return s;
+    }
+
+    private static void pull(CriClient cri, String ref) {
+        cri.images().pullImage(PullImageRequest.newBuilder().setImage(ImageSpec.newBuilder().setImage(ref)).build());
+    }
+
+    private static void remove(CriClient cri, String ref) {
+        cri.images().removeImage(RemoveImageRequest.newBuilder().setImage(ImageSpec.newBuilder().setImage(ref)).build());
+    }
+
+    private static long blobBytes(Built b) throws IOException {
+        long n = 0;
+        for (String d : b.layerDigests()) {
+            n += Files.size(b.layout().resolve("blobs/sha256/" + d.substring(7)));
+        }
+        return n;
+    }
+
+    /**
+     * A layer of text-like files that gzip compresses about 2:1, like binaries and libraries do,
+     * so the figure is not a best case of incompressible or all-zero data.
+     */
+    static byte[] textLayer(int seed, int bytes) {
+        var r = new Random(seed);
+        var tar = new Tar();
+        int fileSize = 256 << 10;
+        for (int f = 0; f * fileSize < bytes; f++) {
+            byte[] data = new byte[fileSize];
+            for (int i = 0; i < data.length; i++) {
+                data[i] = (byte) ('a' + (r.nextInt(16) * r.nextInt(2)));
+            }
+            tar.file("data/" + seed + "/f" + f, 0644, data);
+        }
+        return tar.bytes();
+    }
+}

@@ -1,0 +1,49 @@
+package io.berth.kernel.cgroup;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.List;
+
+/** One cgroup (in every controller hierarchy on v1, or one directory on v2). */
+public interface Cgroup {
+    /** The cgroup's path relative to the hierarchy root, e.g. {@code /kubepods/besteffort/pod1/c1}. */
+    String path();
+
+    /** Writes the limits (only the ones that are set). */
+    void apply(Resources resources) throws IOException;
+
+    /** Moves a whole process into this cgroup (cgroup.procs). */
+    void addProcess(int pid) throws IOException;
+
+    /**
+     * Moves only one thread (v1 {@code tasks}); children it spawns are born in this cgroup. Cgroup v2
+     * refuses to move one thread of a domain cgroup (EOPNOTSUPP), so there it throws
+     * UnsupportedOperationException and callers place the child by pid instead.
+     */
+    void addThread(int tid) throws IOException;
+
+    /** Pids in this cgroup and its descendants. */
+    List<Integer> pids() throws IOException;
+
+    /** How many times the kernel's OOM killer killed a task here (memory.oom_control / memory.events). */
+    long oomKills() throws IOException;
+
+    /** Sends {@code signal} to every process in the cgroup and below; returns how many were signalled. */
+    int signalAll(int signal) throws IOException;
+
+    /**
+     * Kills what is left (SIGKILL, repeated until empty or {@code timeout}) and removes the
+     * directory in every hierarchy, children first. Idempotent: a missing cgroup is fine.
+     */
+    void remove(Duration timeout) throws IOException;
+
+    /**
+     * Device access policy (v1 devices controller): deny everything, then allow each rule in
+     * devices.allow syntax ("c 1:3 rwm"). v2 needs a BPF device program, not implemented: there it
+     * throws UnsupportedOperationException.
+     */
+    void allowDevicesOnly(List<String> rules) throws IOException;
+
+    /** Whether the cgroup directory exists in any hierarchy. */
+    boolean exists();
+}

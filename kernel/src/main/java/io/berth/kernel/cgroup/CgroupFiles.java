@@ -1,0 +1,130 @@
+package io.berth.kernel.cgroup;
+
+import io.berth.kernel.Syscalls;
+import java.io.IOException;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.stream.Stream;
+
+/** File helpers shared by the v1 and v2 drivers; every error names the file and the value. */
+final class CgroupFiles {
+    private CgroupFiles() {
+    }
+
+    static void write(Path file, String value) throws IOException {
+        try {
+            Files.writeString(file, value);
+        } catch (IOException e) {
+            throw new IOException("write " + value + " to " + file + ": " + reason(e), e);
+        }
+    }
+
+    static String read(Path file) throws IOException {
+        return Files.readString(file);
+    }
+
+    static String reason(IOException e) {
+        if (e instanceof FileSystemException fse && fse.getReason() != null) {
+            return fse.getReason();
+        }
+        return e.getClass().getSimpleName() + (e.getMessage() == null ? "" : " " + e.getMessage());
+    }
+
+    /** A {@code key value} line of a flat-keyed file (memory.events, memory.oom_control), 0 if absent. */
+    static long keyed(Path file, String key) throws IOException {
+        if (!Files.exists(file)) {
+            return 0;
+        }
+        for (String line : Files.readAllLines(file)) {
+            String[] kv = line.trim().split("\\s+");
+            if (kv.length == 2 && kv[0].equals(key)) {
+                return Long.parseLong(kv[1]);
+            }
+        }
+        return 0;
+    }
+
+    /** Pids listed in cgroup.procs of {@code dir} and every directory below it. */
+    static List<Integer> pidsBelow(Path dir) throws IOException {
+        var out = new ArrayList<Integer>();
+        if (!Files.isDirectory(dir)) {
+            return out;
+        }
+        try (Stream<Path> s = Files.walk(dir)) {
+            for (Path d : s.filter(Files::isDirectory).toList()) {
+                Path procs = d.resolve("cgroup.procs");
+                try {
+                    for (String line : Files.readAllLines(procs)) {
+                        if (!line.isBlank()) out.add(Integer.parseInt(line.trim()));
+                    }
+                } catch (NoSuchFileException e) {
+                    // removed concurrently or not a cgroup dir
+                }
+            }
+        } catch (java.io.UncheckedIOException e) {
+            if (!(e.getCause() instanceof NoSuchFileException)) throw e.getCause();
+        }
+        return out;
+    }
+
+    static int signal(List<Integer> pids, int signal) {
+        int n = 0;
+        for (int pid : pids) {
+            if (signal == 9) {
+                // SIGKILL without JNA, so the agent-side cleanup path needs no native code.
+                if (ProcessHandle.of(pid).map(ProcessHandle::destroyForcibly).orElse(false)) n++;
+            } else if (Syscalls.kill(pid, signal)) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /**
+     * rmdir(2) of {@code dir} and its sub-cgroups, deepest first, killing what is left in them.
+     * A dying process still holds its cgroup for a moment (EBUSY), so retry until the deadline.
+     */
+    static void removeTree(Path dir, Duration timeout) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return;
+        }
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            List<Path> dirs;
+            try (Stream<Path> s = Files.walk(dir)) {
+                dirs = s.filter(Files::isDirectory).sorted(Comparator.comparing(Path::getNameCount).reversed()).toList();
+            } catch (NoSuchFileException | java.io.UncheckedIOException e) {
+                if (!Files.exists(dir)) return;
+                dirs = List.of(dir);
+            }
+            IOException last = null;
+            for (Path d : dirs) {
+                signal(pidsBelow(d), 9);
+                try {
+                    Files.deleteIfExists(d);
+                } catch (IOException e) {
+                    last = e;
+                }
+            }
+            if (!Files.exists(dir)) {
+                return;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IOException("rmdir " + dir + ": " + (last == null ? "still exists" : reason(last))
+                        + " (pids left: " + pidsBelow(dir) + ")", last);
+            }
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted removing " + dir, e);
+            }
+        }
+    }
+}

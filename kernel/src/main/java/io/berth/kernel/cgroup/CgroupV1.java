@@ -1,0 +1,238 @@
+package io.berth.kernel.cgroup;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+
+/**
+ * cgroup v1: one hierarchy per controller (or per group of controllers) mounted under the root,
+ * e.g. /sys/fs/cgroup/memory. A cgroup is the same relative path in every hierarchy. The hybrid
+ * layout's v2 mount ("unified") is not a v1 hierarchy and is skipped.
+ * See Documentation/admin-guide/cgroup-v1/*.rst.
+ */
+final class CgroupV1 implements Cgroups {
+    private final Path root;
+    /** Controller name ("cpu", "memory", "name=systemd" as "systemd") to its hierarchy's mount dir. */
+    private final Map<String, Path> hierarchies = new TreeMap<>();
+
+    CgroupV1(Path root) throws IOException {
+        this.root = root;
+        try (Stream<Path> s = Files.list(root)) {
+            for (Path p : s.sorted().toList()) {
+                String name = p.getFileName().toString();
+                // Symlinks (cpu -> cpu,cpuacct) point at a hierarchy listed under its real name.
+                if (!Files.isDirectory(p) || Files.isSymbolicLink(p) || name.equals("unified")) {
+                    continue;
+                }
+                for (String c : name.split(",")) {
+                    hierarchies.put(c, p);
+                }
+            }
+        }
+    }
+
+    @Override
+    public boolean isV2() {
+        return false;
+    }
+
+    List<Path> mounts() {
+        return hierarchies.values().stream().distinct().toList();
+    }
+
+    @Override
+    public Cgroup create(String path, Resources resources) throws IOException {
+        Cgroups.validate(path);
+        var cg = new V1Cgroup(path);
+        for (Path mount : mounts()) {
+            Files.createDirectories(mount.resolve(path.substring(1)));
+        }
+        Path cpuset = hierarchies.get("cpuset");
+        if (cpuset != null) {
+            initCpuset(cpuset, path);
+        }
+        cg.apply(resources);
+        return cg;
+    }
+
+    /**
+     * A new v1 cpuset cgroup starts with empty cpuset.cpus/mems and refuses tasks until they are set
+     * (cgroup-v1/cpusets.rst), so copy them down from the parent level by level.
+     */
+    private static void initCpuset(Path mount, String path) throws IOException {
+        Path dir = mount;
+        for (String part : path.substring(1).split("/")) {
+            Path child = dir.resolve(part);
+            for (String f : List.of("cpuset.cpus", "cpuset.mems")) {
+                Path c = child.resolve(f);
+                String mine = Files.exists(c) ? Files.readString(c).strip() : "";
+                if (mine.isEmpty()) {
+                    Path p = dir.resolve(f);
+                    String parent = Files.exists(p) ? Files.readString(p).strip() : "";
+                    if (!parent.isEmpty()) {
+                        CgroupFiles.write(c, parent);
+                    }
+                }
+            }
+            dir = child;
+        }
+    }
+
+    @Override
+    public Cgroup open(String path) {
+        Cgroups.validate(path);
+        return new V1Cgroup(path);
+    }
+
+    private final class V1Cgroup implements Cgroup {
+        private final String path;
+
+        V1Cgroup(String path) {
+            this.path = path;
+        }
+
+        private Path dir(String controller) {
+            Path m = hierarchies.get(controller);
+            return m == null ? null : m.resolve(path.substring(1));
+        }
+
+        @Override
+        public String path() {
+            return path;
+        }
+
+        @Override
+        public void apply(Resources r) throws IOException {
+            if (!r.unified().isEmpty()) {
+                throw new IOException("cgroup " + path + ": unified (cgroup v2) resources " + r.unified().keySet()
+                        + " cannot be applied on cgroup v1 at " + root);
+            }
+            Path cpu = dir("cpu");
+            if (cpu != null) {
+                if (r.cpuShares() > 0) CgroupFiles.write(cpu.resolve("cpu.shares"), Long.toString(r.cpuShares()));
+                // The period first: the kernel validates quota against it.
+                if (r.cpuPeriod() > 0) CgroupFiles.write(cpu.resolve("cpu.cfs_period_us"), Long.toString(r.cpuPeriod()));
+                if (r.cpuQuota() != 0) CgroupFiles.write(cpu.resolve("cpu.cfs_quota_us"), Long.toString(r.cpuQuota()));
+            }
+            Path cpuset = dir("cpuset");
+            if (cpuset != null) {
+                if (!r.cpusetCpus().isEmpty()) CgroupFiles.write(cpuset.resolve("cpuset.cpus"), r.cpusetCpus());
+                if (!r.cpusetMems().isEmpty()) CgroupFiles.write(cpuset.resolve("cpuset.mems"), r.cpusetMems());
+            }
+            Path memory = dir("memory");
+            if (memory != null && r.memoryLimitBytes() > 0) {
+                CgroupFiles.write(memory.resolve("memory.limit_in_bytes"), Long.toString(r.memoryLimitBytes()));
+            }
+            Path pids = dir("pids");
+            if (pids != null && r.pidsLimit() > 0) {
+                CgroupFiles.write(pids.resolve("pids.max"), Long.toString(r.pidsLimit()));
+            }
+            if (!r.hugepageLimits().isEmpty()) {
+                Path hugetlb = dir("hugetlb");
+                if (hugetlb == null) {
+                    // kubelet sends a limit for every page size the node has, even with no hugetlb
+                    // hierarchy mounted (this machine): nothing to enforce them with.
+                    System.err.println("cgroup " + path + ": no hugetlb hierarchy under " + root + "; hugepage limits "
+                            + r.hugepageLimits() + " not applied");
+                } else {
+                    for (var e : r.hugepageLimits().entrySet()) {
+                        CgroupFiles.write(hugetlb.resolve("hugetlb." + e.getKey() + ".limit_in_bytes"),
+                                Long.toString(e.getValue()));
+                    }
+                }
+            }
+        }
+
+        @Override
+        public void addProcess(int pid) throws IOException {
+            for (Path m : mounts()) {
+                CgroupFiles.write(m.resolve(path.substring(1)).resolve("cgroup.procs"), Integer.toString(pid));
+            }
+        }
+
+        @Override
+        public void addThread(int tid) throws IOException {
+            for (Path m : mounts()) {
+                CgroupFiles.write(m.resolve(path.substring(1)).resolve("tasks"), Integer.toString(tid));
+            }
+        }
+
+        private Path listing() {
+            Path p = dir("pids");
+            if (p == null) p = dir("memory");
+            if (p == null && !mounts().isEmpty()) p = mounts().getFirst().resolve(path.substring(1));
+            return p;
+        }
+
+        @Override
+        public List<Integer> pids() throws IOException {
+            Path l = listing();
+            return l == null ? List.of() : CgroupFiles.pidsBelow(l);
+        }
+
+        @Override
+        public long oomKills() throws IOException {
+            Path memory = dir("memory");
+            return memory == null ? 0 : CgroupFiles.keyed(memory.resolve("memory.oom_control"), "oom_kill");
+        }
+
+        @Override
+        public int signalAll(int signal) throws IOException {
+            return CgroupFiles.signal(pids(), signal);
+        }
+
+        @Override
+        public void remove(Duration timeout) throws IOException {
+            // Empty the cgroup in the hierarchy we list pids from, then rmdir everywhere.
+            var errors = new ArrayList<IOException>();
+            Path l = listing();
+            if (l != null) {
+                try {
+                    CgroupFiles.removeTree(l, timeout);
+                } catch (IOException e) {
+                    errors.add(e);
+                }
+            }
+            for (Path m : mounts()) {
+                try {
+                    CgroupFiles.removeTree(m.resolve(path.substring(1)), timeout);
+                } catch (IOException e) {
+                    errors.add(e);
+                }
+            }
+            if (!errors.isEmpty()) {
+                var e = new IOException("remove cgroup " + path + ": " + errors.getFirst().getMessage());
+                errors.forEach(e::addSuppressed);
+                throw e;
+            }
+        }
+
+        @Override
+        public void allowDevicesOnly(List<String> rules) throws IOException {
+            Path devices = dir("devices");
+            if (devices == null) {
+                throw new IOException("cgroup " + path + ": no devices hierarchy under " + root);
+            }
+            CgroupFiles.write(devices.resolve("devices.deny"), "a");
+            for (String r : rules) {
+                CgroupFiles.write(devices.resolve("devices.allow"), r);
+            }
+        }
+
+        @Override
+        public boolean exists() {
+            return mounts().stream().anyMatch(m -> Files.isDirectory(m.resolve(path.substring(1))));
+        }
+
+        @Override
+        public String toString() {
+            return "cgroup v1 " + path;
+        }
+    }
+}

@@ -1,0 +1,159 @@
+package io.berth.kernel.cgroup;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/** cgroup v2: one unified hierarchy (Documentation/admin-guide/cgroup-v2.rst). */
+final class CgroupV2 implements Cgroups {
+    private static final List<String> WANTED = List.of("cpuset", "cpu", "io", "memory", "hugetlb", "pids");
+    private final Path root;
+
+    CgroupV2(Path root) {
+        this.root = root;
+    }
+
+    @Override
+    public boolean isV2() {
+        return true;
+    }
+
+    @Override
+    public Cgroup create(String path, Resources resources) throws IOException {
+        Cgroups.validate(path);
+        // Controllers must be enabled in every ancestor's cgroup.subtree_control ("no internal
+        // process" rule: the shim's cgroup is not an ancestor, so this is allowed).
+        Set<String> available = Set.of(readOr(root.resolve("cgroup.controllers"), "").split("\\s+"));
+        var enable = new ArrayList<String>();
+        for (String c : WANTED) {
+            if (available.contains(c)) enable.add("+" + c);
+        }
+        Path dir = root;
+        for (String part : path.substring(1).split("/")) {
+            if (!enable.isEmpty()) {
+                String current = readOr(dir.resolve("cgroup.subtree_control"), "");
+                if (!enable.stream().allMatch(e -> current.contains(e.substring(1)))) {
+                    CgroupFiles.write(dir.resolve("cgroup.subtree_control"), String.join(" ", enable));
+                }
+            }
+            dir = dir.resolve(part);
+            Files.createDirectories(dir);
+        }
+        var cg = new V2Cgroup(path);
+        cg.apply(resources);
+        return cg;
+    }
+
+    private static String readOr(Path p, String dflt) throws IOException {
+        return Files.exists(p) ? Files.readString(p).strip() : dflt;
+    }
+
+    @Override
+    public Cgroup open(String path) {
+        Cgroups.validate(path);
+        return new V2Cgroup(path);
+    }
+
+    /** cpu.shares (2..262144) to cpu.weight (1..10000), the conversion runc and the kubelet use. */
+    static long sharesToWeight(long shares) {
+        return 1 + ((shares - 2) * 9999) / 262142;
+    }
+
+    private final class V2Cgroup implements Cgroup {
+        private final String path;
+        private final Path dir;
+
+        V2Cgroup(String path) {
+            this.path = path;
+            this.dir = root.resolve(path.substring(1));
+        }
+
+        @Override
+        public String path() {
+            return path;
+        }
+
+        @Override
+        public void apply(Resources r) throws IOException {
+            if (r.cpuShares() > 0) CgroupFiles.write(dir.resolve("cpu.weight"), Long.toString(sharesToWeight(r.cpuShares())));
+            if (r.cpuQuota() != 0 || r.cpuPeriod() > 0) {
+                long period = r.cpuPeriod() > 0 ? r.cpuPeriod() : 100000;
+                CgroupFiles.write(dir.resolve("cpu.max"), (r.cpuQuota() > 0 ? Long.toString(r.cpuQuota()) : "max") + " " + period);
+            }
+            if (!r.cpusetCpus().isEmpty()) CgroupFiles.write(dir.resolve("cpuset.cpus"), r.cpusetCpus());
+            if (!r.cpusetMems().isEmpty()) CgroupFiles.write(dir.resolve("cpuset.mems"), r.cpusetMems());
+            if (r.memoryLimitBytes() > 0) CgroupFiles.write(dir.resolve("memory.max"), Long.toString(r.memoryLimitBytes()));
+            if (r.pidsLimit() > 0) CgroupFiles.write(dir.resolve("pids.max"), Long.toString(r.pidsLimit()));
+            for (var e : r.hugepageLimits().entrySet()) {
+                Path f = dir.resolve("hugetlb." + e.getKey() + ".max");
+                if (Files.exists(f) || !Files.exists(dir.resolve("cgroup.controllers"))) {
+                    CgroupFiles.write(f, Long.toString(e.getValue()));
+                }
+            }
+            for (var e : r.unified().entrySet()) {
+                if (e.getKey().contains("/") || e.getKey().startsWith(".")) {
+                    throw new IOException("cgroup " + path + ": invalid unified key " + e.getKey());
+                }
+                CgroupFiles.write(dir.resolve(e.getKey()), e.getValue());
+            }
+        }
+
+        @Override
+        public void addProcess(int pid) throws IOException {
+            CgroupFiles.write(dir.resolve("cgroup.procs"), Integer.toString(pid));
+        }
+
+        @Override
+        public void addThread(int tid) {
+            throw new UnsupportedOperationException("cgroup v2 cannot move a single thread of a domain cgroup");
+        }
+
+        @Override
+        public List<Integer> pids() throws IOException {
+            return CgroupFiles.pidsBelow(dir);
+        }
+
+        @Override
+        public long oomKills() throws IOException {
+            return CgroupFiles.keyed(dir.resolve("memory.events"), "oom_kill");
+        }
+
+        @Override
+        public int signalAll(int signal) throws IOException {
+            return CgroupFiles.signal(pids(), signal);
+        }
+
+        @Override
+        public void remove(Duration timeout) throws IOException {
+            Path kill = dir.resolve("cgroup.kill");
+            if (Files.exists(kill)) {
+                // Linux 5.14+: kills the whole subtree atomically, no pid races.
+                try {
+                    CgroupFiles.write(kill, "1");
+                } catch (IOException e) {
+                    // fall through to per-pid kills
+                }
+            }
+            CgroupFiles.removeTree(dir, timeout);
+        }
+
+        @Override
+        public void allowDevicesOnly(List<String> rules) {
+            throw new UnsupportedOperationException("device rules on cgroup v2 need a BPF_CGROUP_DEVICE program");
+        }
+
+        @Override
+        public boolean exists() {
+            return Files.isDirectory(dir);
+        }
+
+        @Override
+        public String toString() {
+            return "cgroup v2 " + path;
+        }
+    }
+}

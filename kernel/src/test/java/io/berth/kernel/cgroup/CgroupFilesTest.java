@@ -1,0 +1,91 @@
+package io.berth.kernel.cgroup;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The drivers' file writes against v1 and v2 layouts in a temp dir (STYLE.md §11). */
+class CgroupFilesTest {
+    @TempDir
+    Path root;
+
+    private static final Resources ALL = new Resources(512, 50000, 100000, "0-1", "0", 64L << 20, 42,
+            Map.of("2MB", 0L), Map.of());
+
+    @Test
+    void v1WritesEachControllerInItsHierarchyAndCopiesCpusetDown() throws Exception {
+        for (String c : new String[] {"cpu", "cpuacct", "cpuset", "memory", "pids", "hugetlb", "devices", "unified"}) {
+            Files.createDirectories(root.resolve(c));
+        }
+        Files.writeString(root.resolve("cpuset/cpuset.cpus"), "0-3\n");
+        Files.writeString(root.resolve("cpuset/cpuset.mems"), "0\n");
+        Cgroups cgroups = Cgroups.detect(root);
+        assertFalse(cgroups.isV2());
+        Cgroup cg = cgroups.create("/kubepods/pod1/c1", ALL.withPidsLimit(42));
+        Path p = Path.of("kubepods/pod1/c1");
+        assertEquals("512", Files.readString(root.resolve("cpu").resolve(p).resolve("cpu.shares")));
+        assertEquals("100000", Files.readString(root.resolve("cpu").resolve(p).resolve("cpu.cfs_period_us")));
+        assertEquals("50000", Files.readString(root.resolve("cpu").resolve(p).resolve("cpu.cfs_quota_us")));
+        assertEquals(String.valueOf(64L << 20), Files.readString(root.resolve("memory").resolve(p).resolve("memory.limit_in_bytes")));
+        assertEquals("42", Files.readString(root.resolve("pids").resolve(p).resolve("pids.max")));
+        assertEquals("0", Files.readString(root.resolve("hugetlb").resolve(p).resolve("hugetlb.2MB.limit_in_bytes")));
+        assertEquals("0-1", Files.readString(root.resolve("cpuset").resolve(p).resolve("cpuset.cpus")));
+        // the intermediate levels got the parent's cpus so that tasks can join below them
+        assertEquals("0-3", Files.readString(root.resolve("cpuset/kubepods/cpuset.cpus")));
+        assertEquals("0", Files.readString(root.resolve("cpuset/kubepods/pod1/c1/cpuset.mems")));
+        assertTrue(Files.isDirectory(root.resolve("cpuacct").resolve(p)));
+        assertFalse(Files.exists(root.resolve("unified").resolve(p)), "the hybrid v2 mount is not a v1 hierarchy");
+
+        cg.addProcess(1234);
+        assertEquals("1234", Files.readString(root.resolve("memory").resolve(p).resolve("cgroup.procs")));
+        Files.writeString(root.resolve("memory").resolve(p).resolve("memory.oom_control"),
+                "oom_kill_disable 0\nunder_oom 0\noom_kill 3\n");
+        assertEquals(3, cg.oomKills());
+        cg.allowDevicesOnly(java.util.List.of("c 1:3 rwm"));
+        assertEquals("c 1:3 rwm", Files.readString(root.resolve("devices").resolve(p).resolve("devices.allow")));
+        assertEquals("a", Files.readString(root.resolve("devices").resolve(p).resolve("devices.deny")));
+        assertThrows(java.io.IOException.class, () -> cg.apply(new Resources(0, 0, 0, "", "", 0, 0, Map.of(), Map.of("memory.high", "1"))));
+    }
+
+    @Test
+    void v2EnablesControllersAndConvertsUnits() throws Exception {
+        Files.writeString(root.resolve("cgroup.controllers"), "cpuset cpu io memory pids\n");
+        Cgroups cgroups = Cgroups.detect(root);
+        assertTrue(cgroups.isV2());
+        Cgroup cg = cgroups.create("/kubepods/c1", new Resources(1024, 0, 100000, "", "", 1 << 20, 0, Map.of(),
+                Map.of("memory.high", "900000")));
+        Path d = root.resolve("kubepods/c1");
+        assertEquals("+cpuset +cpu +io +memory +pids", Files.readString(root.resolve("cgroup.subtree_control")));
+        assertEquals("+cpuset +cpu +io +memory +pids", Files.readString(root.resolve("kubepods/cgroup.subtree_control")));
+        assertEquals("39", Files.readString(d.resolve("cpu.weight")));
+        assertEquals("max 100000", Files.readString(d.resolve("cpu.max")));
+        assertEquals("1048576", Files.readString(d.resolve("memory.max")));
+        assertEquals("900000", Files.readString(d.resolve("memory.high")));
+        assertFalse(Files.exists(d.resolve("pids.max")), "an unset pids limit is left alone");
+        Files.writeString(d.resolve("memory.events"), "low 0\nhigh 0\nmax 4\noom 2\noom_kill 1\n");
+        assertEquals(1, cg.oomKills());
+        assertThrows(UnsupportedOperationException.class, () -> cg.addThread(1));
+        assertThrows(java.io.IOException.class, () -> cg.apply(new Resources(0, 0, 0, "", "", 0, 0, Map.of(), Map.of("../x", "1"))));
+    }
+
+    @Test
+    void sharesToWeightMatchesRunc() {
+        assertEquals(1, CgroupV2.sharesToWeight(2));
+        assertEquals(10000, CgroupV2.sharesToWeight(262144));
+        assertEquals(39, CgroupV2.sharesToWeight(1024));
+    }
+
+    @Test
+    void joinAndValidate() {
+        assertEquals("/kubepods/besteffort/pod1/c1", Cgroups.join("/kubepods/besteffort/pod1/", "c1"));
+        assertEquals("/kubepods/c1", Cgroups.join("kubepods", "c1"));
+        assertThrows(IllegalArgumentException.class, () -> Cgroups.validate("/a/../../etc"));
+    }
+}

@@ -1,0 +1,407 @@
+package io.berth.shim;
+
+import io.berth.kernel.Fd;
+import io.berth.kernel.FileOps;
+import io.berth.kernel.Namespace;
+import io.berth.kernel.Processes;
+import io.berth.kernel.SyscallException;
+import io.berth.kernel.Syscalls;
+import io.berth.kernel.cgroup.Cgroup;
+import io.berth.kernel.cgroup.Cgroups;
+import io.berth.kernel.cgroup.Resources;
+import io.berth.shim.api.AtomicFile;
+import io.berth.shim.api.ContainerSpec;
+import io.berth.shim.api.ExitRecord;
+import io.berth.shim.api.Rlimit;
+import io.berth.shim.api.ShimClient;
+import io.berth.shim.api.State;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One container and its lifecycle:
+ * <pre>
+ *   create() ──▶ CREATED ──start()──▶ RUNNING ──(pid 1 exits)──▶ EXITED ──▶ shim exits
+ *                   │                                              ▲
+ *                   └──────────── kill / shutdown ─────────────────┘
+ * </pre>
+ * The exit is written to BUNDLE/exit.pb durably before anything else learns of it.
+ */
+final class Container {
+    /** runc's default device allow-list (libcontainer/specconv AllowedDevices), v1 devices cgroup syntax. */
+    static final List<String> DEFAULT_DEVICE_RULES = List.of("c *:* m", "b *:* m", "c 1:3 rwm", "c 1:5 rwm",
+            "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm", "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm", "c 10:200 rwm");
+
+    private final ContainerSpec spec;
+    private final Path bundle;
+    private final Clock clock = Clock.systemUTC();
+    private final Undo undo = new Undo();
+    private final Runnable onExit;
+
+    private Cgroups cgroups;
+    private Cgroup cgroup;
+    private Security security;
+    private CriLog log;
+    private Spawner spawner;
+    private final List<Thread> pumps = new ArrayList<>();
+    private Fd stdinWriter;
+    private long oomBaseline;
+
+    private volatile State.Status status = State.Status.CREATED;
+    private volatile int pid;
+    private volatile long createdAt;
+    private volatile long startedAt;
+    private volatile ExitRecord exit;
+    private final CompletableFuture<ExitRecord> exited = new CompletableFuture<>();
+
+    Container(ContainerSpec spec, Path bundle, Runnable onExit) {
+        this.spec = spec;
+        this.bundle = bundle;
+        this.onExit = onExit;
+    }
+
+    ContainerSpec spec() {
+        return spec;
+    }
+
+    Cgroup cgroup() {
+        return cgroup;
+    }
+
+    Security security() {
+        return security;
+    }
+
+    int pid() {
+        return pid;
+    }
+
+    private long now() {
+        var i = clock.instant();
+        return i.getEpochSecond() * 1_000_000_000L + i.getNano();
+    }
+
+    private static void step(String name, IoStep s) throws IOException {
+        try {
+            s.run();
+        } catch (RuntimeException | IOException e) {
+            throw new IOException(name + ": " + e.getMessage(), e);
+        }
+    }
+
+    private interface IoStep {
+        void run() throws IOException;
+    }
+
+    /** Creates the container up to the start gate; on failure undoes everything and throws. */
+    void create() throws IOException {
+        try {
+            doCreate();
+        } catch (IOException | RuntimeException e) {
+            if (pid > 0) {
+                Syscalls.kill(pid, 9);
+            }
+            undo.unwind(e);
+            throw e;
+        }
+    }
+
+    private void doCreate() throws IOException {
+        Path rootfs = bundle.resolve("rootfs");
+        Files.createDirectories(rootfs);
+        step("prepare security context", () -> security = Security.of(spec));
+        String cgPath = Cgroups.join(spec.getCgroup().getParent(), spec.getCgroup().getName().isEmpty()
+                ? spec.getId() : spec.getCgroup().getName());
+        step("create cgroup " + cgPath, () -> {
+            cgroups = Cgroups.host();
+            cgroup = cgroups.create(cgPath, resources(spec.getResources()));
+            undo.push("remove cgroup " + cgPath, () -> cgroup.remove(Duration.ofSeconds(10)));
+            if (!spec.getPrivileged()) {
+                var rules = new ArrayList<>(DEFAULT_DEVICE_RULES);
+                for (var d : spec.getDevicesList()) {
+                    rules.add(d.getType() + " " + d.getMajor() + ":" + d.getMinor() + " rwm");
+                }
+                try {
+                    cgroup.allowDevicesOnly(rules);
+                } catch (UnsupportedOperationException e) {
+                    Log.warn("container " + spec.getId() + ": device access not restricted: " + e.getMessage());
+                }
+            }
+            oomBaseline = cgroup.oomKills();
+        });
+        log = new CriLog(spec.getLogPath().isEmpty() ? null : Path.of(spec.getLogPath()), clock);
+        undo.push("close log", log::close);
+
+        // Pipes and pumps before any thread taints itself.
+        boolean tty = spec.getProcess().getTty();
+        Fd[] out = null;
+        Fd[] err = null;
+        Fd[] in = null;
+        if (!tty) {
+            out = FileOps.pipe("stdout of " + spec.getId());
+            err = FileOps.pipe("stderr of " + spec.getId());
+            pumps.add(Pump.start("stdout-" + spec.getId(), out[0], logSink(CriLog.Stream.STDOUT)));
+            pumps.add(Pump.start("stderr-" + spec.getId(), err[0], logSink(CriLog.Stream.STDERR)));
+        }
+        if (spec.getProcess().getStdin() && !tty) {
+            in = FileOps.pipe("stdin of " + spec.getId());
+            // No attach yet: the shim holds the write end so the process does not see EOF at once.
+            stdinWriter = in[1];
+        }
+        var stdio = new Spawner.Stdio(in == null ? null : in[0], out == null ? null : out[1], err == null ? null : err[1]);
+        spawner = new Spawner(spec, rootfs, security, stdio);
+        if (tty) {
+            pumps.add(Pump.start("tty-" + spec.getId(), spawner.ready.thenApply(Spawner.Ready::ptyMaster),
+                    logSink(CriLog.Stream.STDOUT)));
+        }
+        Thread.ofPlatform().name("spawner-" + spec.getId()).daemon(true).start(spawner);
+        try {
+            Spawner.Ready ready = await(spawner.ready, "set up the container");
+            pid = findChild(ready.tid());
+        } finally {
+            // The child has its own copies now (or never will): the shim keeps only the read ends.
+            for (Fd fd : new Fd[] {out == null ? null : out[1], err == null ? null : err[1], in == null ? null : in[0]}) {
+                if (fd != null) fd.close();
+            }
+        }
+        undo.push("kill held process " + pid, () -> Syscalls.kill(pid, 9));
+        // Started here, on a normal thread: the spawner completes the future from its tainted
+        // thread, which cannot start threads. The reaper waits until posix_spawn has returned
+        // (on failure glibc reaps the child itself, so the reaper must not).
+        Thread.ofPlatform().name("reaper-" + spec.getId()).daemon(true).start(() -> {
+            try {
+                spawner.spawned.join();
+            } catch (RuntimeException e) {
+                return;
+            }
+            reap();
+        });
+        int heldPid = pid;
+        step("put pid " + pid + " in cgroup " + cgPath, () -> cgroup.addProcess(heldPid));
+        step("set rlimits of pid " + pid, () -> rlimits(heldPid));
+        step("set oom_score_adj of pid " + pid, () -> oomScoreAdj(heldPid));
+        boolean newPidns = "".equals(Spawner.namespaces(spec).get(Namespace.PID));
+        step("mount /proc", () -> ProcSetup.run(spec, heldPid, newPidns));
+        createdAt = now();
+        undo.forget();
+    }
+
+    private Pump.Sink logSink(CriLog.Stream stream) {
+        return new Pump.Sink() {
+            @Override
+            public void accept(byte[] buf, int len) throws IOException {
+                log.write(stream, buf, 0, len);
+            }
+
+            @Override
+            public void end() throws IOException {
+                log.endOf(stream);
+            }
+        };
+    }
+
+    private <T> T await(CompletableFuture<T> f, String what) throws IOException {
+        try {
+            return f.get(60, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+            Throwable c = e.getCause();
+            throw new IOException(c.getMessage(), c);
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new IOException(what + ": timed out after 60 s");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException(what + ": interrupted");
+        }
+    }
+
+    /** The child of the spawner thread: glibc's vfork child appears in its task's children list. */
+    private int findChild(int tid) throws IOException {
+        Path children = Path.of("/proc/self/task/" + tid + "/children");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (true) {
+            String s = Files.exists(children) ? Files.readString(children).trim() : "";
+            if (!s.isEmpty()) {
+                return Integer.parseInt(s.split("\\s+")[0]);
+            }
+            if (spawner.spawned.isDone()) {
+                // posix_spawn already failed (e.g. the gate could not be opened) or returned.
+                return await(spawner.spawned, "spawn");
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IOException("spawn: no child of spawner thread " + tid + " after 30 s");
+            }
+            Thread.onSpinWait();
+        }
+    }
+
+    static Resources resources(io.berth.shim.api.Resources r) {
+        return new Resources(r.getCpuShares(), r.getCpuQuota(), r.getCpuPeriod(), r.getCpusetCpus(), r.getCpusetMems(),
+                r.getMemoryLimitBytes(), r.getPidsLimit(), r.getHugepageLimitsMap(), r.getUnifiedMap());
+    }
+
+    private static final List<String> RLIMITS = List.of("RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_DATA", "RLIMIT_STACK",
+            "RLIMIT_CORE", "RLIMIT_RSS", "RLIMIT_NPROC", "RLIMIT_NOFILE", "RLIMIT_MEMLOCK", "RLIMIT_AS", "RLIMIT_LOCKS",
+            "RLIMIT_SIGPENDING", "RLIMIT_MSGQUEUE", "RLIMIT_NICE", "RLIMIT_RTPRIO", "RLIMIT_RTTIME");
+
+    /**
+     * rlimits are per process, so they are set on the held child with prlimit(2), never on a JVM
+     * thread. Raising a hard limit needs CAP_SYS_RESOURCE, which root lacks on some nodes
+     * (DESIGN.md): then clamp to the current hard limit and log.
+     */
+    private void rlimits(int pid) throws IOException {
+        for (Rlimit r : spec.getProcess().getRlimitsList()) {
+            int res = RLIMITS.indexOf(r.getType().startsWith("RLIMIT_") ? r.getType() : "RLIMIT_" + r.getType());
+            if (res < 0) throw new IOException("unknown rlimit " + r.getType());
+            try {
+                Processes.setrlimit(pid, res, r.getSoft(), r.getHard());
+            } catch (SyscallException e) {
+                if (e.errno() != io.berth.kernel.Errno.EPERM) throw e;
+                long hard = Processes.getrlimit(pid, res)[1];
+                long clampedHard = Long.compareUnsigned(r.getHard(), hard) > 0 ? hard : r.getHard();
+                long clampedSoft = Long.compareUnsigned(r.getSoft(), clampedHard) > 0 ? clampedHard : r.getSoft();
+                Log.warn("container " + spec.getId() + ": " + r.getType() + " " + r.getSoft() + "/" + r.getHard()
+                        + " refused (" + e.getMessage() + "); clamped to " + clampedSoft + "/" + clampedHard);
+                Processes.setrlimit(pid, res, clampedSoft, clampedHard);
+            }
+        }
+    }
+
+    /** Lowering oom_score_adj needs CAP_SYS_RESOURCE (proc(5)); without it clamp to 0 and log. */
+    private void oomScoreAdj(int pid) throws IOException {
+        int adj = spec.getProcess().getOomScoreAdj();
+        Path f = Path.of("/proc/" + pid + "/oom_score_adj");
+        try {
+            Files.writeString(f, Integer.toString(adj));
+        } catch (IOException e) {
+            if (adj >= 0) throw new IOException("write " + adj + " to " + f + ": " + e.getMessage(), e);
+            Log.warn("container " + spec.getId() + ": oom_score_adj " + adj + " refused (" + e.getMessage() + "); using 0");
+            Files.writeString(f, "0");
+        }
+    }
+
+    /** Releases the held process; returns once it has exec'd (or throws the exec error). */
+    synchronized void start() throws IOException {
+        if (status != State.Status.CREATED) {
+            throw new IOException("start container " + spec.getId() + ": it is " + status + ", not CREATED");
+        }
+        Path gate = Path.of("/proc/" + pid + "/root" + Rootfs.GATE);
+        // O_NONBLOCK: a reader blocked in open() counts as a reader (fifo(7)); ENXIO means the
+        // held child is gone, instead of blocking here for ever.
+        try (Fd w = Syscalls.open(gate, Syscalls.O_WRONLY | Syscalls.O_NONBLOCK)) {
+            FileOps.unlink(gate);
+        } catch (SyscallException e) {
+            throw new IOException("start container " + spec.getId() + ": open start gate " + gate + ": " + e.getMessage(), e);
+        }
+        try {
+            await(spawner.spawned, "exec the container's process");
+        } catch (IOException e) {
+            // glibc reaped the child already; record the start failure as the exit.
+            recordExit(ExitRecord.newBuilder().setExitCode(128).setReason("StartError").setMessage(e.getMessage())
+                    .setFinishedAt(now()).setPid(pid), null);
+            throw new IOException("start container " + spec.getId() + ": " + e.getMessage(), e);
+        }
+        startedAt = now();
+        status = State.Status.RUNNING;
+    }
+
+    State state() {
+        ExitRecord e = exit;
+        var b = State.newBuilder().setStatus(status).setPid(pid).setCreatedAt(createdAt).setStartedAt(startedAt);
+        if (e != null) {
+            b.setFinishedAt(e.getFinishedAt()).setExitCode(e.getExitCode()).setSignal(e.getSignal())
+                    .setReason(e.getReason()).setMessage(e.getMessage());
+        }
+        return b.build();
+    }
+
+    void kill(int signal, boolean all) throws IOException {
+        if (status == State.Status.EXITED) return;
+        if (all) {
+            cgroup.signalAll(signal);
+        }
+        Syscalls.kill(pid, signal);
+    }
+
+    void update(io.berth.shim.api.Resources r) throws IOException {
+        cgroup.apply(resources(r));
+    }
+
+    void reopenLog() throws IOException {
+        log.reopen();
+    }
+
+    /** Kills the container (if any) and waits for its exit to be recorded. */
+    void shutdown() throws IOException {
+        if (status != State.Status.EXITED && pid > 0) {
+            Syscalls.kill(pid, 9);
+            try {
+                exited.get(30, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                throw new IOException("shutdown of " + spec.getId() + ": exit not seen within 30 s", e);
+            }
+        }
+    }
+
+    /** Waits for pid 1 (this pid only: waitpid(-1) would steal other statuses) and records its exit. */
+    private void reap() {
+        Processes.WaitStatus ws;
+        try {
+            ws = Processes.waitpid(pid, 0);
+        } catch (SyscallException e) {
+            Log.warn("waitpid " + pid + ": " + e.getMessage());
+            ws = new Processes.WaitStatus(255, 0);
+        }
+        long finished = now();
+        // Pid 1 gone: the kernel kills the rest of its PID namespace, so the pipes reach EOF.
+        for (Thread t : pumps) {
+            try {
+                t.join(2000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        boolean oom = false;
+        try {
+            oom = cgroup.oomKills() > oomBaseline;
+        } catch (IOException e) {
+            Log.warn("read OOM count of " + cgroup + ": " + e.getMessage());
+        }
+        String reason = oom ? "OOMKilled" : ws.exitCode() == 0 ? "Completed" : "Error";
+        recordExit(ExitRecord.newBuilder().setExitCode(ws.exitCode()).setSignal(ws.signal()).setStartedAt(startedAt)
+                .setFinishedAt(finished).setReason(reason).setPid(pid), null);
+    }
+
+    private synchronized void recordExit(ExitRecord.Builder b, Throwable ignored) {
+        if (exit != null) return;
+        ExitRecord rec = b.setStartedAt(startedAt).build();
+        try {
+            AtomicFile.write(bundle.resolve(ShimClient.EXIT), rec.toByteArray());
+        } catch (IOException e) {
+            Log.warn("write " + bundle.resolve(ShimClient.EXIT) + ": " + e.getMessage());
+        }
+        exit = rec;
+        status = State.Status.EXITED;
+        Log.info("container " + spec.getId() + " exited: code " + rec.getExitCode() + " signal " + rec.getSignal()
+                + " reason " + rec.getReason());
+        try {
+            cgroup.remove(Duration.ofSeconds(10));
+        } catch (IOException e) {
+            Log.warn(e.getMessage());
+        }
+        try {
+            log.close();
+        } catch (IOException e) {
+            Log.warn("close log: " + e.getMessage());
+        }
+        if (stdinWriter != null) stdinWriter.close();
+        exited.complete(rec);
+        onExit.run();
+    }
+}

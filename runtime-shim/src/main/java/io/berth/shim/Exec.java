@@ -1,0 +1,159 @@
+package io.berth.shim;
+
+import io.berth.kernel.Fd;
+import io.berth.kernel.FileOps;
+import io.berth.kernel.Namespace;
+import io.berth.kernel.Processes;
+import io.berth.kernel.Spawn;
+import io.berth.kernel.Syscalls;
+import io.berth.shim.api.ExecRequest;
+import io.berth.shim.api.ExecResponse;
+import com.google.protobuf.ByteString;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * ExecSync: a further process in the container's namespaces, cgroup and security context, with
+ * its output captured (capped at 16 MiB per stream, as kubelet and containerd cap ExecSync).
+ * The spawning thread is fresh and single-use: it joins the container's mount and PID namespaces.
+ */
+final class Exec {
+    static final int OUTPUT_CAP = 16 * 1024 * 1024;
+
+    private Exec() {
+    }
+
+    static ExecResponse run(Container c, ExecRequest req) throws IOException {
+        if (req.getTty()) {
+            throw new IOException("exec in " + c.spec().getId() + ": tty is not supported for captured-output exec");
+        }
+        if (req.getArgsCount() == 0) {
+            throw new IOException("exec in " + c.spec().getId() + ": no args");
+        }
+        int target = c.pid();
+        Fd[] out = FileOps.pipe("exec stdout");
+        Fd[] err = FileOps.pipe("exec stderr");
+        Fd[] in = FileOps.pipe("exec stdin");
+        var outSink = new Pump.Capped(OUTPUT_CAP);
+        var errSink = new Pump.Capped(OUTPUT_CAP);
+        Thread outPump = Pump.start("exec-stdout", out[0], outSink);
+        Thread errPump = Pump.start("exec-stderr", err[0], errSink);
+        byte[] input = req.getStdin().toByteArray();
+        Fd stdinWrite = in[1];
+        Thread.ofPlatform().name("exec-stdin").daemon(true).start(() -> {
+            try (stdinWrite) {
+                if (input.length > 0) FileOps.writeAll(stdinWrite, input, input.length);
+            } catch (RuntimeException e) {
+                // the process did not read its input; not an error of the exec itself
+            }
+        });
+
+        List<String> env = req.getEnvCount() > 0 ? req.getEnvList() : c.spec().getProcess().getEnvList();
+        String cwd = !req.getCwd().isEmpty() ? req.getCwd()
+                : c.spec().getProcess().getCwd().isEmpty() ? "/" : c.spec().getProcess().getCwd();
+        var spawned = new CompletableFuture<Integer>();
+        boolean v2 = isV2(c);
+        Thread.ofPlatform().name("exec-" + c.spec().getId()).daemon(true).start(() -> {
+            try {
+                spawned.complete(spawnInside(c, target, req.getArgsList(), env, cwd, in[0], out[1], err[1], v2));
+            } catch (Throwable t) {
+                spawned.completeExceptionally(t);
+            }
+        });
+        int pid;
+        try {
+            pid = spawned.get(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            Throwable cause = e instanceof java.util.concurrent.ExecutionException ? e.getCause() : e;
+            throw new IOException("exec " + req.getArgsList() + " in " + c.spec().getId() + ": " + cause.getMessage(), cause);
+        } finally {
+            out[1].close();
+            err[1].close();
+            in[0].close();
+        }
+        if (v2) {
+            // cgroup v2 cannot move one thread; place the exec'd process by pid.
+            c.cgroup().addProcess(pid);
+        }
+        var waited = new CompletableFuture<Processes.WaitStatus>();
+        Thread.ofPlatform().name("exec-wait-" + pid).daemon(true).start(() -> {
+            try {
+                waited.complete(Processes.waitpid(pid, 0));
+            } catch (Throwable t) {
+                waited.completeExceptionally(t);
+            }
+        });
+        boolean timedOut = false;
+        Processes.WaitStatus ws;
+        try {
+            ws = req.getTimeoutMs() > 0 ? waited.get(req.getTimeoutMs(), TimeUnit.MILLISECONDS) : waited.get();
+        } catch (TimeoutException e) {
+            timedOut = true;
+            Syscalls.kill(pid, 9);
+            ws = join(waited);
+        } catch (Exception e) {
+            throw new IOException("wait for exec pid " + pid + ": " + e.getMessage(), e);
+        }
+        try {
+            // Children the exec left behind may keep the pipes open: do not wait for them for ever.
+            outPump.join(timedOut ? 100 : 2000);
+            errPump.join(timedOut ? 100 : 2000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return ExecResponse.newBuilder().setExitCode(ws.exitCode()).setTimedOut(timedOut)
+                .setStdout(ByteString.copyFrom(outSink.bytes())).setStderr(ByteString.copyFrom(errSink.bytes()))
+                .setStdoutTruncated(outSink.truncated).setStderrTruncated(errSink.truncated).build();
+    }
+
+    private static boolean isV2(Container c) {
+        try {
+            return io.berth.kernel.cgroup.Cgroups.host().isV2();
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private static Processes.WaitStatus join(CompletableFuture<Processes.WaitStatus> f) throws IOException {
+        try {
+            return f.get(10, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new IOException("exec did not exit after SIGKILL: " + e.getMessage(), e);
+        }
+    }
+
+    /** On the fresh exec thread: cgroup (v1 thread move), namespaces (mount last), security, spawn. */
+    private static int spawnInside(Container c, int target, List<String> args, List<String> env, String cwd,
+            Fd stdin, Fd stdout, Fd stderr, boolean v2) throws IOException {
+        if (!v2) {
+            // v1: move this thread into the container's cgroups; the child is born there, with no
+            // window in which it runs outside its limits. The thread exits right after.
+            c.cgroup().addThread(Syscalls.gettid());
+        }
+        Map<Namespace, Fd> fds = new LinkedHashMap<>();
+        try {
+            for (Namespace ns : List.of(Namespace.IPC, Namespace.UTS, Namespace.NET, Namespace.PID, Namespace.CGROUP,
+                    Namespace.MOUNT)) {
+                fds.put(ns, Syscalls.open(Path.of("/proc/" + target + "/ns/" + ns.procName), Syscalls.O_RDONLY));
+            }
+            Syscalls.unshare(Namespace.CLONE_FS);
+            for (var e : fds.entrySet()) {
+                Syscalls.setns(e.getValue(), e.getKey());
+            }
+        } finally {
+            fds.values().forEach(Fd::close);
+        }
+        FileOps.chdir(Path.of(cwd));
+        Path exe = Spawner.lookPath(args.getFirst(), env);
+        c.security().applyToThisThread();
+        return new Spawn().dup2(stdin, 0).dup2(stdout, 1).dup2(stderr, 2).spawn(exe, args, env);
+    }
+
+}

@@ -1,0 +1,175 @@
+package io.berth.shim;
+
+import io.berth.kernel.Syscalls;
+import io.berth.kernel.seccomp.Seccomp;
+import io.berth.shim.api.AtomicFile;
+import io.berth.shim.api.ContainerSpec;
+import io.berth.shim.api.Empty;
+import io.berth.shim.api.ShimClient;
+import io.berth.shim.api.ShimRequest;
+import io.berth.shim.api.ShimResponse;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The shim process: {@code ShimMain BUNDLE}. Creates the container from BUNDLE/spec.pb, then
+ * serves BUNDLE/shim.sock until the container has exited and its exit is recorded. The socket
+ * appears (renamed into place) only once the container is CREATED; a failed create leaves
+ * BUNDLE/shim.err with the reason and nothing else behind.
+ */
+public final class ShimMain {
+    private final Path bundle;
+    private final Container container;
+    private final AtomicInteger inFlight = new AtomicInteger();
+    private volatile boolean exiting;
+
+    private ShimMain(Path bundle, ContainerSpec spec) {
+        this.bundle = bundle;
+        this.container = new Container(spec, bundle, this::exitSoon);
+    }
+
+    public static void main(String[] args) throws Exception {
+        if (args.length != 1) {
+            System.err.println("usage: ShimMain BUNDLE");
+            System.exit(2);
+        }
+        Path bundle = Path.of(args[0]).toAbsolutePath();
+        long pid = ProcessHandle.current().pid();
+        Files.writeString(bundle.resolve(ShimClient.PID), pid + " " + io.berth.kernel.Processes.startTime(pid) + "\n");
+        // Load native bindings on this normal thread: a tainted thread cannot start JNA's helpers.
+        Syscalls.gettid();
+        Seccomp.preload();
+        ContainerSpec spec;
+        try {
+            spec = ContainerSpec.parseFrom(Files.readAllBytes(bundle.resolve(ShimClient.SPEC)));
+        } catch (IOException e) {
+            fail(bundle, "read " + bundle.resolve(ShimClient.SPEC) + ": " + e.getMessage());
+            return;
+        }
+        var shim = new ShimMain(bundle, spec);
+        try {
+            shim.container.create();
+        } catch (Throwable e) {
+            var msg = new StringBuilder(e.getMessage() == null ? e.toString() : e.getMessage());
+            for (Throwable s : e.getSuppressed()) msg.append("; ").append(s.getMessage());
+            e.printStackTrace();
+            fail(bundle, msg.toString());
+            return;
+        }
+        shim.serve();
+    }
+
+    private static void fail(Path bundle, String message) throws IOException {
+        System.err.println("create failed: " + message);
+        AtomicFile.write(bundle.resolve(ShimClient.ERROR), message.getBytes(StandardCharsets.UTF_8));
+        System.exit(1);
+    }
+
+    private void serve() throws IOException {
+        Path sock = bundle.resolve(ShimClient.SOCKET);
+        Path tmp = bundle.resolve(".shim.sock.tmp");
+        Files.deleteIfExists(tmp);
+        var server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        server.bind(UnixDomainSocketAddress.of(tmp));
+        // Listening before the name appears: the launcher's first connect cannot be refused.
+        Files.move(tmp, sock, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        Log.info("container " + container.spec().getId() + " created, pid " + container.pid());
+        while (true) {
+            SocketChannel ch = server.accept();
+            inFlight.incrementAndGet();
+            Thread.ofPlatform().name("request").daemon(true).start(() -> handle(ch));
+        }
+    }
+
+    private void handle(SocketChannel ch) {
+        try (ch) {
+            InputStream in = Channels.newInputStream(ch);
+            ShimRequest req = ShimRequest.parseDelimitedFrom(in);
+            if (req == null) return;
+            ShimResponse resp;
+            try {
+                resp = dispatch(req);
+            } catch (Exception e) {
+                resp = ShimResponse.newBuilder().setError(e.getMessage() == null ? e.toString() : e.getMessage()).build();
+            }
+            OutputStream out = Channels.newOutputStream(ch);
+            resp.writeDelimitedTo(out);
+            out.flush();
+        } catch (IOException e) {
+            Log.warn("request: " + e.getMessage());
+        } finally {
+            inFlight.decrementAndGet();
+        }
+        if (shutdownRequested) exitNow();
+    }
+
+    private volatile boolean shutdownRequested;
+
+    private ShimResponse dispatch(ShimRequest req) throws Exception {
+        var ok = ShimResponse.newBuilder().setEmpty(Empty.getDefaultInstance()).build();
+        return switch (req.getRequestCase()) {
+            case STATE -> ShimResponse.newBuilder().setState(container.state()).build();
+            case START -> {
+                container.start();
+                yield ok;
+            }
+            case KILL -> {
+                container.kill(req.getKill().getSignal(), req.getKill().getAll());
+                yield ok;
+            }
+            case EXEC -> ShimResponse.newBuilder().setExec(Exec.run(container, req.getExec())).build();
+            case UPDATE_RESOURCES -> {
+                container.update(req.getUpdateResources().getResources());
+                yield ok;
+            }
+            case REOPEN_LOG -> {
+                container.reopenLog();
+                yield ok;
+            }
+            case SHUTDOWN -> {
+                shutdownRequested = true;
+                container.shutdown();
+                yield ok;
+            }
+            case REQUEST_NOT_SET -> throw new IOException("empty request");
+        };
+    }
+
+    /** The exit is recorded: let requests in flight answer, then go. */
+    private void exitSoon() {
+        if (exiting) return;
+        exiting = true;
+        Thread.ofPlatform().name("exit").start(() -> {
+            long deadline = System.nanoTime() + 2_000_000_000L;
+            while (inFlight.get() > 0 && System.nanoTime() < deadline) {
+                Thread.onSpinWait();
+                try {
+                    Thread.sleep(1);
+                } catch (InterruptedException e) {
+                    break;
+                }
+            }
+            exitNow();
+        });
+    }
+
+    private void exitNow() {
+        try {
+            Files.deleteIfExists(bundle.resolve(ShimClient.SOCKET));
+        } catch (IOException e) {
+            Log.warn("remove socket: " + e.getMessage());
+        }
+        System.exit(0);
+    }
+}

@@ -1,0 +1,175 @@
+package io.berth.shim.api;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+
+/**
+ * The agent's handle on one shim, over BUNDLE/shim.sock (one request per connection, varint
+ * length-delimited protobuf). Cheap to create; holds no connection. When the shim has gone
+ * because its container exited, {@link #state()} answers from the durable BUNDLE/exit.pb and
+ * {@link #kill} is a no-op, so callers need no second code path.
+ */
+public final class ShimClient {
+    public static final String SPEC = "spec.pb";
+    public static final String SOCKET = "shim.sock";
+    public static final String PID = "shim.pid";
+    public static final String EXIT = "exit.pb";
+    public static final String ERROR = "shim.err";
+    public static final String LOG = "shim.log";
+
+    private final Path bundle;
+
+    private ShimClient(Path bundle) {
+        this.bundle = bundle.toAbsolutePath();
+    }
+
+    /** A client for the shim of {@code bundle}, e.g. after an agent restart. Does not check liveness. */
+    public static ShimClient connect(Path bundle) {
+        return new ShimClient(bundle);
+    }
+
+    public Path bundle() {
+        return bundle;
+    }
+
+    public State state() throws ShimException {
+        try {
+            return call(ShimRequest.newBuilder().setState(StateRequest.getDefaultInstance()).build()).getState();
+        } catch (ShimGoneException e) {
+            ExitRecord exit = exitRecord();
+            if (exit == null) {
+                throw new ShimException("shim of " + bundle + " is gone and left no " + EXIT
+                        + " (killed before its container exited?)", e);
+            }
+            return State.newBuilder().setStatus(State.Status.EXITED).setPid(exit.getPid())
+                    .setStartedAt(exit.getStartedAt()).setFinishedAt(exit.getFinishedAt())
+                    .setExitCode(exit.getExitCode()).setSignal(exit.getSignal()).setReason(exit.getReason())
+                    .setMessage(exit.getMessage()).build();
+        }
+    }
+
+    /** Releases the container's process from the start gate; returns once it has exec'd. */
+    public void start() throws ShimException {
+        call(ShimRequest.newBuilder().setStart(StartRequest.getDefaultInstance()).build());
+    }
+
+    /** Signals pid 1 (or every process of the container); a container that already exited is fine. */
+    public void kill(int signal, boolean all) throws ShimException {
+        try {
+            call(ShimRequest.newBuilder().setKill(KillRequest.newBuilder().setSignal(signal).setAll(all)).build());
+        } catch (ShimGoneException e) {
+            if (exitRecord() == null) throw e;
+        }
+    }
+
+    public ExecResponse exec(ExecRequest request) throws ShimException {
+        return call(ShimRequest.newBuilder().setExec(request).build()).getExec();
+    }
+
+    public void updateResources(Resources resources) throws ShimException {
+        call(ShimRequest.newBuilder().setUpdateResources(UpdateResourcesRequest.newBuilder().setResources(resources)).build());
+    }
+
+    public void reopenLog() throws ShimException {
+        call(ShimRequest.newBuilder().setReopenLog(ReopenLogRequest.getDefaultInstance()).build());
+    }
+
+    /** Stops the shim: kills a container that is still there (created or running), cleans up, exits. */
+    public void shutdown() throws ShimException {
+        try {
+            call(ShimRequest.newBuilder().setShutdown(ShutdownRequest.getDefaultInstance()).build());
+        } catch (ShimGoneException e) {
+            // already gone: nothing to shut down
+        }
+    }
+
+    /** Whether the shim process still exists (pid and start time from BUNDLE/shim.pid). */
+    public boolean alive() {
+        long[] pid = shimPid(bundle);
+        return pid != null && startTime(pid[0]) == pid[1];
+    }
+
+    /** The exit record, or null if the container has not exited (or its shim died first). */
+    public ExitRecord exitRecord() throws ShimException {
+        try {
+            return ExitRecord.parseFrom(Files.readAllBytes(bundle.resolve(EXIT)));
+        } catch (NoSuchFileException e) {
+            return null;
+        } catch (IOException e) {
+            throw new ShimException("read " + bundle.resolve(EXIT) + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The shim's pid and start time, or null. */
+    static long[] shimPid(Path bundle) {
+        try {
+            String[] f = Files.readString(bundle.resolve(PID)).trim().split("\\s+");
+            return new long[] {Long.parseLong(f[0]), Long.parseLong(f[1])};
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    /** Field 22 of /proc/PID/stat (start time in clock ticks since boot), -1 if there is no such process. */
+    static long startTime(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+            String[] rest = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            // A zombie (state Z) is gone for our purposes.
+            return rest[0].equals("Z") ? -1 : Long.parseLong(rest[19]);
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+    }
+
+    /** The shim is not listening (exited, or never came up). */
+    static final class ShimGoneException extends ShimException {
+        ShimGoneException(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    private ShimResponse call(ShimRequest request) throws ShimException {
+        Path sock = bundle.resolve(SOCKET);
+        SocketChannel ch;
+        try {
+            ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+        } catch (IOException e) {
+            throw new ShimException("socket for " + sock + ": " + e.getMessage(), e);
+        }
+        try (ch) {
+            try {
+                ch.connect(UnixDomainSocketAddress.of(sock));
+            } catch (IOException e) {
+                throw new ShimGoneException("connect " + sock + ": " + e.getMessage(), e);
+            }
+            OutputStream out = Channels.newOutputStream(ch);
+            request.writeDelimitedTo(out);
+            out.flush();
+            InputStream in = Channels.newInputStream(ch);
+            ShimResponse resp = ShimResponse.parseDelimitedFrom(in);
+            if (resp == null) {
+                throw new ShimGoneException("shim at " + sock + " closed the connection without answering "
+                        + request.getRequestCase(), null);
+            }
+            if (!resp.getError().isEmpty()) {
+                throw new ShimException(resp.getError());
+            }
+            return resp;
+        } catch (ShimException e) {
+            throw e;
+        } catch (IOException e) {
+            // Reset or EOF: the shim exited between accepting and answering (it does so right after
+            // recording the exit); callers fall back to exit.pb.
+            throw new ShimGoneException(request.getRequestCase() + " via " + sock + ": " + e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,141 @@
+package io.berth.shim.api;
+
+import io.berth.kernel.cgroup.Cgroups;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Starts a shim for one container and waits until it has CREATED the container: the process
+ * spawned and held at the start gate, cgroups and limits applied, /proc mounted. The shim runs in
+ * its own session ({@code setsid}) with stdio on BUNDLE/shim.log, so it outlives the agent (restart
+ * or kill -9). On failure the shim undoes its own work and writes its error to BUNDLE/shim.err;
+ * {@link #launch} throws that message.
+ *
+ * <p>BUNDLE layout (the agent creates BUNDLE; everything in it belongs to the shim protocol):
+ * spec.pb (written here), shim.pid ("PID STARTTIME"), shim.sock, shim.log, shim.err, exit.pb,
+ * rootfs/ (mount point, only ever mounted inside the container's own mount namespace).
+ */
+public final class ShimLauncher {
+    static final Duration CREATE_TIMEOUT = Duration.ofSeconds(60);
+
+    private ShimLauncher() {
+    }
+
+    public static ShimClient launch(Path shimLibDir, Path bundle, ContainerSpec spec) throws IOException, ShimException {
+        bundle = bundle.toAbsolutePath();
+        Files.createDirectories(bundle);
+        for (String stale : List.of(ShimClient.ERROR, ShimClient.EXIT, ShimClient.SOCKET, ShimClient.PID)) {
+            Files.deleteIfExists(bundle.resolve(stale));
+        }
+        AtomicFile.write(bundle.resolve(ShimClient.SPEC), spec.toBuilder().setBundle(bundle.toString()).build().toByteArray());
+
+        var cmd = new ArrayList<String>();
+        // setsid(1) execs directly (a ProcessBuilder child is never a group leader), so the pid we
+        // get is the shim's; its new session keeps it from the agent's terminal and signals.
+        cmd.add("setsid");
+        cmd.addAll(ShimJvm.command(shimLibDir, bundle));
+        Path log = bundle.resolve(ShimClient.LOG);
+        Process p = new ProcessBuilder(cmd)
+                .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+                .redirectErrorStream(true)
+                .start();
+
+        long deadline = System.nanoTime() + CREATE_TIMEOUT.toNanos();
+        Path sock = bundle.resolve(ShimClient.SOCKET);
+        Path err = bundle.resolve(ShimClient.ERROR);
+        while (true) {
+            // The shim publishes its socket (rename into place) only once the container is CREATED.
+            if (Files.exists(sock)) {
+                return ShimClient.connect(bundle);
+            }
+            if (Files.exists(err) || !p.isAlive()) {
+                try {
+                    p.waitFor(5, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                throw new ShimException("create container " + spec.getId() + ": " + shimError(bundle, p));
+            }
+            if (System.nanoTime() > deadline) {
+                p.destroyForcibly();
+                try {
+                    cleanup(bundle);
+                } catch (IOException e) {
+                    // reported below with the timeout
+                }
+                throw new ShimException("create container " + spec.getId() + ": shim did not report CREATED within "
+                        + CREATE_TIMEOUT.toSeconds() + " s (log: " + log + ")");
+            }
+            try {
+                Thread.sleep(1);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                p.destroyForcibly();
+                throw new ShimException("interrupted while creating container " + spec.getId());
+            }
+        }
+    }
+
+    private static String shimError(Path bundle, Process p) {
+        try {
+            return Files.readString(bundle.resolve(ShimClient.ERROR)).strip();
+        } catch (IOException e) {
+            String tail = "";
+            try {
+                List<String> lines = Files.readAllLines(bundle.resolve(ShimClient.LOG));
+                tail = String.join("\n", lines.subList(Math.max(0, lines.size() - 20), lines.size()));
+            } catch (IOException ignored) {
+                // no log either
+            }
+            return "shim exited" + (p.isAlive() ? "" : " with status " + p.exitValue()) + " without an error file; log tail:\n" + tail;
+        }
+    }
+
+    /**
+     * Removes whatever a shim of {@code bundle} may have left, whatever state it is in: asks a live
+     * shim to shut down (SIGKILL to it if it does not), then kills any process left in the
+     * container's cgroup and removes the cgroup. The container's mounts live only in its own mount
+     * namespace, which the kernel frees with its last process. Idempotent.
+     */
+    public static void cleanup(Path bundle) throws IOException {
+        bundle = bundle.toAbsolutePath();
+        ShimClient client = ShimClient.connect(bundle);
+        if (client.alive()) {
+            try {
+                client.shutdown();
+            } catch (ShimException e) {
+                // fall through to the hard way
+            }
+            long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+            while (client.alive() && System.nanoTime() < deadline) {
+                try {
+                    Thread.sleep(5);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+            long[] pid = ShimClient.shimPid(bundle);
+            if (client.alive() && pid != null) {
+                ProcessHandle.of(pid[0]).ifPresent(ProcessHandle::destroyForcibly);
+            }
+        }
+        ContainerSpec spec;
+        try {
+            spec = ContainerSpec.parseFrom(Files.readAllBytes(bundle.resolve(ShimClient.SPEC)));
+        } catch (NoSuchFileException e) {
+            return;
+        }
+        if (!spec.getCgroup().getName().isEmpty() || !spec.getCgroup().getParent().isEmpty()) {
+            Cgroups.host().open(Cgroups.join(spec.getCgroup().getParent(), spec.getCgroup().getName()))
+                    .remove(Duration.ofSeconds(10));
+        }
+        Files.deleteIfExists(bundle.resolve(ShimClient.SOCKET));
+    }
+}
