@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import io.berth.agent.config.AgentConfig;
 import io.berth.agent.cri.CriImageService;
 import io.berth.agent.cri.CriRuntimeService;
+import io.berth.agent.cri.container.ContainerFilesystems;
 import io.berth.agent.cri.runtime.RuntimeConfig;
 import io.berth.agent.cri.runtime.Status;
 import io.berth.agent.cri.runtime.Version;
@@ -14,7 +15,17 @@ import io.berth.agent.domain.RuntimeInfo;
 import io.berth.agent.image.ImagePuller;
 import io.berth.agent.image.ImageSystem;
 import io.berth.agent.image.PullMetrics;
+import io.berth.agent.container.ContainerManager;
+import io.berth.agent.host.KernelPodCgroups;
+import io.berth.agent.host.KernelPodNamespaces;
+import io.berth.agent.host.NetpluginPodNetwork;
+import io.berth.agent.host.StoreImageSource;
 import io.berth.agent.log.Log;
+import io.berth.agent.pod.PodManager;
+import io.berth.agent.shim.ShimRuntime;
+import io.berth.kernel.cgroup.Cgroups;
+import io.berth.net.NetworkConfig;
+import io.berth.net.PodNetworks;
 import io.berth.agent.server.CriBoundary;
 import io.berth.agent.server.CriMetrics;
 import io.berth.agent.server.CriServer;
@@ -57,21 +68,34 @@ public final class Agent {
 
             var registry = new CollectorRegistry();
             DefaultExports.register(registry);
-            var conditions = new NodeConditions();
-            conditions.set(Condition.ready(NodeConditions.RUNTIME_READY));
-            conditions.set(Condition.notReady(NodeConditions.NETWORK_READY, "NetworkPluginNotReady",
-                    "berth: pod networking is not available in this build"));
-
             var driver = RuntimeInfo.cgroupDriver(config.cgroupDriver(), Path.of("/proc"));
-            String configJson = configJson(config);
-            var runtime = new CriRuntimeService(new Version(), new Status(conditions, () -> configJson),
-                    new RuntimeConfig(driver));
 
-            // The image store and puller; images.store() is what the container side leases layers from.
+            // The image store and puller; the container side leases layers from its store.
             ImagePuller images = ImageSystem.open(config, new PullMetrics(registry));
             cleanups.push("close image store", images.store()::close);
+
+            NetpluginPodNetwork network = new NetpluginPodNetwork(PodNetworks.create(networkConfig(config)));
+            cleanups.push("close pod network", network::close);
+            var pods = new PodManager(config.stateDirPath(), config.runDirPath(), new KernelPodNamespaces(),
+                    new KernelPodCgroups(Cgroups.host()), network);
+            var containers = new ContainerManager(config.stateDirPath(), config.runDirPath(), pods,
+                    new StoreImageSource(images.store()), new ShimRuntime(Path.of(config.shimDir())));
+            pods.recover();
+            containers.recover();
+
+            var conditions = new NodeConditions();
+            conditions.set(Condition.ready(NodeConditions.RUNTIME_READY));
+            conditions.track(NodeConditions.NETWORK_READY, () -> {
+                var r = network.readiness();
+                return r.ready() ? Condition.ready(NodeConditions.NETWORK_READY)
+                        : Condition.notReady(NodeConditions.NETWORK_READY, r.reason(), r.message());
+            });
+
+            String configJson = configJson(config);
+            var runtime = new CriRuntimeService(new Version(), new Status(conditions, () -> configJson),
+                    new RuntimeConfig(driver), pods, containers);
             CriServer cri = CriServer.start(config.socketPath(), new CriBoundary(new CriMetrics(registry)),
-                    List.of(runtime, new CriImageService(images, List::of)));
+                    List.of(runtime, new CriImageService(images, new ContainerFilesystems(containers))));
             cleanups.push("stop CRI server", () -> cri.stop(config.shutdownGraceSeconds()));
 
             Vertx vertx = Vertx.vertx();
@@ -107,6 +131,16 @@ public final class Agent {
         LOG.info("berth agent stopping", "grace_s", config.shutdownGraceSeconds());
         cleanups.close();
         LOG.info("berth agent stopped");
+    }
+
+    static NetworkConfig networkConfig(AgentConfig config) {
+        var n = config.network();
+        return NetworkConfig.defaults(config.stateDirPath().resolve("network"))
+                .withBridge(n.bridge())
+                .withPodCidrs(n.podCidrs())
+                .withMtu(n.mtu())
+                .withFirewallTable(n.firewallTable())
+                .withCni(Path.of(n.cniConfDir()), n.cniBinDirs().stream().map(Path::of).toList());
     }
 
     static String configJson(AgentConfig config) {

@@ -67,7 +67,6 @@ final class ImageSuite implements Suite {
                 double[] smallMs = coldPulls(cri, smallRef, COLD_RUNS_SMALL);
                 figures.samples("image cold pull ~5 MB, 1 layer (gzip)", "ms", smallMs,
                         String.format("%.1f MB compressed; target <= 67 ms (containerd 135 ms)", smallBytes / 1e6));
-                agent.log().lines().filter(l -> l.contains("layer unpacked")).skip(5).limit(8).forEach(System.err::println);
             }
         }
     }

@@ -67,7 +67,7 @@ public final class AgentProcess implements AutoCloseable {
         if (Files.isRegularFile(lib.resolve("berth-agent.aot"))) {
             cmd.add("-XX:AOTCache=" + lib.resolve("berth-agent.aot"));
         }
-        cmd.addAll(List.of("-cp", lib + "/*", "io.berth.agent.Main", "agent",
+        cmd.addAll(List.of("-Dberth.home=" + home(), "-cp", lib + "/*", "io.berth.agent.Main", "agent",
                 "--socket", socket.toString(),
                 "--state-dir", dir.resolve("state").toString(),
                 "--run-dir", dir.resolve("run").toString(),

@@ -299,8 +299,16 @@ public final class BridgeNetwork implements PodNetwork {
                     }
                     nl.execute(new io.berth.net.netlink.LinkDelGroup(reapGroup));
                 } catch (RuntimeException e) {
-                    error = "delete veths of torn-down pods " + batch + ": " + e.getMessage();
-                    System.getLogger(BridgeNetwork.class.getName()).log(System.Logger.Level.WARNING, error, e);
+                    // Fall back to one RTM_DELLINK per device (ENODEV counts as done) before giving up.
+                    try {
+                        for (String podId : batch) {
+                            nl.execute(new LinkDel(vethName(podId)));
+                        }
+                    } catch (RuntimeException again) {
+                        again.addSuppressed(e);
+                        error = "delete veths of torn-down pods " + batch + ": " + again.getMessage();
+                        System.getLogger(BridgeNetwork.class.getName()).log(System.Logger.Level.WARNING, error, again);
+                    }
                 }
                 synchronized (this) {
                     if (error == null) {
@@ -487,6 +495,7 @@ public final class BridgeNetwork implements PodNetwork {
     }
 
     /** The addresses allocated to a pod (for status after an agent restart). */
+    @Override
     public synchronized List<InetAddress> addressesOf(String podId) {
         return ipam.allocationsOf(podId).stream().map(Ipam.Allocation::address)
                 .sorted(Comparator.comparing(a -> a instanceof Inet6Address)).toList();

@@ -199,6 +199,7 @@ public final class CniNetwork implements PodNetwork {
     }
 
     /** The IPs of a pod from its cached result (for status after an agent restart), empty when unknown. */
+    @Override
     public synchronized List<InetAddress> addressesOf(String podId) {
         Cached c = readCache(podId);
         return c == null ? List.of() : attachment(c.result()).ips();

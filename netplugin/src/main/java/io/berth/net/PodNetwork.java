@@ -43,6 +43,12 @@ public interface PodNetwork extends AutoCloseable {
      */
     void updatePodCidrs(List<String> cidrs);
 
+    /**
+     * The IPs a pod holds (IPv4 first), from the persisted state, for PodSandboxStatus after an agent
+     * restart; empty for an unknown or torn-down pod.
+     */
+    java.util.List<java.net.InetAddress> addressesOf(String podId);
+
     /** Releases the network's own resources (sockets); pods stay attached across an agent restart. */
     @Override
     void close();

@@ -237,7 +237,8 @@ final class Container {
             if (System.nanoTime() > deadline) {
                 throw new IOException("spawn: no child of spawner thread " + tid + " after 30 s");
             }
-            Thread.onSpinWait();
+            // Not a busy spin: on a 2-CPU node it would compete with the spawner thread itself.
+            java.util.concurrent.locks.LockSupport.parkNanos(200_000);
         }
     }
 

@@ -14,6 +14,8 @@ import java.nio.file.Path;
  * @param shutdownGraceSeconds   how long in-flight CRI calls may take to finish on SIGTERM
  * @param http                   the HTTP listener for /healthz and /metrics
  * @param images                 image pulls: download concurrency, registry hosts, credentials
+ * @param network                pod networking: the built-in bridge network, or CNI plugins when configured
+ * @param shimDir                the shim's distribution: its jars, libjnidispatch and AOT cache
  */
 public record AgentConfig(
         String socket,
@@ -23,12 +25,33 @@ public record AgentConfig(
         String cgroupDriver,
         int shutdownGraceSeconds,
         Http http,
-        Images images) {
+        Images images,
+        Network network,
+        String shimDir) {
 
     public static final Path DEFAULT_FILE = Path.of("/etc/berth/config.toml");
 
     /** @param address the address to bind (127.0.0.1 keeps metrics off the network); port 0 picks a free port */
     public record Http(String address, int port) {
+    }
+
+    /**
+     * The {@code [network]} table.
+     *
+     * @param bridge        the built-in network's bridge (at most 15 characters)
+     * @param podCidrs      the built-in network's pod CIDRs (one IPv4 and/or one IPv6); empty until
+     *                      kubelet sends pod_cidr through UpdateRuntimeConfig
+     * @param mtu           MTU of the bridge and the pods' interfaces; 0 for the kernel's default
+     * @param firewallTable the nftables table ({@code inet NAME}) holding berth's NAT and host-port rules
+     * @param cniConfDir    where CNI network configs are looked for; one there replaces the built-in network
+     * @param cniBinDirs    where CNI plugins are looked for, in order
+     */
+    public record Network(String bridge, java.util.List<String> podCidrs, int mtu, String firewallTable,
+            String cniConfDir, java.util.List<String> cniBinDirs) {
+        public Network {
+            podCidrs = podCidrs == null ? java.util.List.of() : java.util.List.copyOf(podCidrs);
+            cniBinDirs = cniBinDirs == null ? java.util.List.of() : java.util.List.copyOf(cniBinDirs);
+        }
     }
 
     /**
@@ -72,7 +95,19 @@ public record AgentConfig(
                 "auto",
                 10,
                 new Http("127.0.0.1", 9478),
-                new Images(3, "/etc/berth/certs.d", "", 4 << 20, java.util.Map.of()));
+                new Images(3, "/etc/berth/certs.d", "", 4 << 20, java.util.Map.of()),
+                new Network("berth0", java.util.List.of("10.88.0.0/16"), 0, "berth", "/etc/cni/net.d",
+                        java.util.List.of("/opt/cni/bin", "/usr/lib/cni")),
+                defaultShimDir());
+    }
+
+    /**
+     * The shim's distribution beside the agent's: {@code BERTH_HOME/runtime-shim/target/shim-lib} in a
+     * source build (bin/berth sets {@code berth.home}), else the packaged {@code /usr/lib/berth/shim}.
+     */
+    static String defaultShimDir() {
+        String home = System.getProperty("berth.home");
+        return home != null ? Path.of(home, "runtime-shim", "target", "shim-lib").toString() : "/usr/lib/berth/shim";
     }
 
     public Path socketPath() {

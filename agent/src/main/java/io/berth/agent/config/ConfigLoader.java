@@ -151,6 +151,33 @@ public final class ConfigLoader {
             throw new ConfigException("http.port: " + c.http().port() + " is not a TCP port (0 picks a free one)");
         }
         validateImages(c.images());
+        validateNetwork(c.network());
+        requireAbsolute("shim_dir", c.shimDir());
+    }
+
+    private static void validateNetwork(AgentConfig.Network n) {
+        if (n == null) {
+            throw new ConfigException("network: missing");
+        }
+        if (n.bridge() == null || n.bridge().isEmpty() || n.bridge().length() > 15 || !n.bridge().matches("[A-Za-z0-9_.-]+")) {
+            throw new ConfigException("network.bridge: '" + n.bridge() + "' is not an interface name (1-15 of A-Z a-z 0-9 _ . -)");
+        }
+        if (n.podCidrs().size() > 2) {
+            throw new ConfigException("network.pod_cidrs: at most two (one IPv4, one IPv6), got " + n.podCidrs());
+        }
+        for (String cidr : n.podCidrs()) {
+            if (!cidr.matches("[0-9a-fA-F.:]+/\\d{1,3}")) {
+                throw new ConfigException("network.pod_cidrs: '" + cidr + "' is not a CIDR like 10.88.0.0/16");
+            }
+        }
+        if (n.mtu() != 0 && (n.mtu() < 576 || n.mtu() > 65535)) {
+            throw new ConfigException("network.mtu: " + n.mtu() + " is outside 576-65535 (0 for the default)");
+        }
+        if (n.firewallTable() == null || !n.firewallTable().matches("[A-Za-z][A-Za-z0-9_-]{0,20}")) {
+            throw new ConfigException("network.firewall_table: '" + n.firewallTable() + "' must match [A-Za-z][A-Za-z0-9_-]{0,20}");
+        }
+        requireAbsolute("network.cni_conf_dir", n.cniConfDir());
+        n.cniBinDirs().forEach(d -> requireAbsolute("network.cni_bin_dirs", d));
     }
 
     private static void validateImages(AgentConfig.Images images) {

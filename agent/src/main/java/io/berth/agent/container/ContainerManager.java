@@ -240,6 +240,30 @@ public final class ContainerManager implements PodContainers {
         runtime.reopenLog(c.bundleDir());
     }
 
+    /** Bytes and inodes of the containers' writable layers, and the directory that holds them. */
+    public record Usage(Path root, long bytes, long inodes) {
+    }
+
+    public Usage writableLayerUsage() {
+        Path root = stateDir.resolve("containers");
+        long[] totals = new long[2];
+        try (var paths = Files.walk(root)) {
+            paths.forEach(p -> {
+                try {
+                    var attrs = Files.readAttributes(p, java.nio.file.attribute.BasicFileAttributes.class,
+                            java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                    totals[0] += attrs.isRegularFile() ? attrs.size() : 0;
+                    totals[1]++;
+                } catch (java.io.IOException e) {
+                    // removed while we walked: not counted
+                }
+            });
+        } catch (java.io.IOException | java.io.UncheckedIOException e) {
+            // the directory does not exist yet: nothing used
+        }
+        return new Usage(root, totals[0], totals[1]);
+    }
+
     @Override
     public void stopAll(String sandboxId, long timeoutSeconds) {
         for (Container c : containers.all()) {

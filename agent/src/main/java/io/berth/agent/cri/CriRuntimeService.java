@@ -1,15 +1,26 @@
 package io.berth.agent.cri;
 
+import io.berth.agent.container.ContainerManager;
+import io.berth.agent.cri.container.ContainerStatus;
+import io.berth.agent.cri.container.CreateContainer;
+import io.berth.agent.cri.container.ExecSync;
+import io.berth.agent.cri.container.ListContainers;
+import io.berth.agent.cri.container.RemoveContainer;
+import io.berth.agent.cri.container.ReopenContainerLog;
+import io.berth.agent.cri.container.StartContainer;
+import io.berth.agent.cri.container.StopContainer;
+import io.berth.agent.cri.container.UpdateContainerResources;
 import io.berth.agent.cri.runtime.RuntimeConfig;
 import io.berth.agent.cri.runtime.Status;
+import io.berth.agent.cri.runtime.UpdateRuntimeConfig;
 import io.berth.agent.cri.runtime.Version;
-import io.berth.cri.v1.RuntimeConfigRequest;
-import io.berth.cri.v1.RuntimeConfigResponse;
-import io.berth.cri.v1.RuntimeServiceGrpc;
-import io.berth.cri.v1.StatusRequest;
-import io.berth.cri.v1.StatusResponse;
-import io.berth.cri.v1.VersionRequest;
-import io.berth.cri.v1.VersionResponse;
+import io.berth.agent.cri.sandbox.ListPodSandbox;
+import io.berth.agent.cri.sandbox.PodSandboxStatus;
+import io.berth.agent.cri.sandbox.RemovePodSandbox;
+import io.berth.agent.cri.sandbox.RunPodSandbox;
+import io.berth.agent.cri.sandbox.StopPodSandbox;
+import io.berth.agent.pod.PodManager;
+import io.berth.cri.v1.*;
 import io.grpc.stub.StreamObserver;
 
 /**
@@ -20,11 +31,42 @@ public final class CriRuntimeService extends RuntimeServiceGrpc.RuntimeServiceIm
     private final Version version;
     private final Status status;
     private final RuntimeConfig runtimeConfig;
+    private final UpdateRuntimeConfig updateRuntimeConfig;
+    private final RunPodSandbox runPodSandbox;
+    private final StopPodSandbox stopPodSandbox;
+    private final RemovePodSandbox removePodSandbox;
+    private final PodSandboxStatus podSandboxStatus;
+    private final ListPodSandbox listPodSandbox;
+    private final CreateContainer createContainer;
+    private final StartContainer startContainer;
+    private final StopContainer stopContainer;
+    private final RemoveContainer removeContainer;
+    private final ListContainers listContainers;
+    private final ContainerStatus containerStatus;
+    private final UpdateContainerResources updateContainerResources;
+    private final ReopenContainerLog reopenContainerLog;
+    private final ExecSync execSync;
 
-    public CriRuntimeService(Version version, Status status, RuntimeConfig runtimeConfig) {
+    public CriRuntimeService(Version version, Status status, RuntimeConfig runtimeConfig, PodManager pods,
+            ContainerManager containers) {
         this.version = version;
         this.status = status;
         this.runtimeConfig = runtimeConfig;
+        this.updateRuntimeConfig = new UpdateRuntimeConfig(pods.network());
+        this.runPodSandbox = new RunPodSandbox(pods);
+        this.stopPodSandbox = new StopPodSandbox(pods);
+        this.removePodSandbox = new RemovePodSandbox(pods);
+        this.podSandboxStatus = new PodSandboxStatus(pods);
+        this.listPodSandbox = new ListPodSandbox(pods);
+        this.createContainer = new CreateContainer(containers);
+        this.startContainer = new StartContainer(containers);
+        this.stopContainer = new StopContainer(containers);
+        this.removeContainer = new RemoveContainer(containers);
+        this.listContainers = new ListContainers(containers);
+        this.containerStatus = new ContainerStatus(containers);
+        this.updateContainerResources = new UpdateContainerResources(containers);
+        this.reopenContainerLog = new ReopenContainerLog(containers);
+        this.execSync = new ExecSync(containers);
     }
 
     @Override
@@ -40,5 +82,83 @@ public final class CriRuntimeService extends RuntimeServiceGrpc.RuntimeServiceIm
     @Override
     public void runtimeConfig(RuntimeConfigRequest request, StreamObserver<RuntimeConfigResponse> response) {
         Unary.call(runtimeConfig, request, response);
+    }
+
+    @Override
+    public void updateRuntimeConfig(UpdateRuntimeConfigRequest request,
+            StreamObserver<UpdateRuntimeConfigResponse> response) {
+        Unary.call(updateRuntimeConfig, request, response);
+    }
+
+    @Override
+    public void runPodSandbox(RunPodSandboxRequest request, StreamObserver<RunPodSandboxResponse> response) {
+        Unary.call(runPodSandbox, request, response);
+    }
+
+    @Override
+    public void stopPodSandbox(StopPodSandboxRequest request, StreamObserver<StopPodSandboxResponse> response) {
+        Unary.call(stopPodSandbox, request, response);
+    }
+
+    @Override
+    public void removePodSandbox(RemovePodSandboxRequest request, StreamObserver<RemovePodSandboxResponse> response) {
+        Unary.call(removePodSandbox, request, response);
+    }
+
+    @Override
+    public void podSandboxStatus(PodSandboxStatusRequest request, StreamObserver<PodSandboxStatusResponse> response) {
+        Unary.call(podSandboxStatus, request, response);
+    }
+
+    @Override
+    public void listPodSandbox(ListPodSandboxRequest request, StreamObserver<ListPodSandboxResponse> response) {
+        Unary.call(listPodSandbox, request, response);
+    }
+
+    @Override
+    public void createContainer(CreateContainerRequest request, StreamObserver<CreateContainerResponse> response) {
+        Unary.call(createContainer, request, response);
+    }
+
+    @Override
+    public void startContainer(StartContainerRequest request, StreamObserver<StartContainerResponse> response) {
+        Unary.call(startContainer, request, response);
+    }
+
+    @Override
+    public void stopContainer(StopContainerRequest request, StreamObserver<StopContainerResponse> response) {
+        Unary.call(stopContainer, request, response);
+    }
+
+    @Override
+    public void removeContainer(RemoveContainerRequest request, StreamObserver<RemoveContainerResponse> response) {
+        Unary.call(removeContainer, request, response);
+    }
+
+    @Override
+    public void listContainers(ListContainersRequest request, StreamObserver<ListContainersResponse> response) {
+        Unary.call(listContainers, request, response);
+    }
+
+    @Override
+    public void containerStatus(ContainerStatusRequest request, StreamObserver<ContainerStatusResponse> response) {
+        Unary.call(containerStatus, request, response);
+    }
+
+    @Override
+    public void updateContainerResources(UpdateContainerResourcesRequest request,
+            StreamObserver<UpdateContainerResourcesResponse> response) {
+        Unary.call(updateContainerResources, request, response);
+    }
+
+    @Override
+    public void reopenContainerLog(ReopenContainerLogRequest request,
+            StreamObserver<ReopenContainerLogResponse> response) {
+        Unary.call(reopenContainerLog, request, response);
+    }
+
+    @Override
+    public void execSync(ExecSyncRequest request, StreamObserver<ExecSyncResponse> response) {
+        Unary.call(execSync, request, response);
     }
 }

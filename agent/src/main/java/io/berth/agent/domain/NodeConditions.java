@@ -4,6 +4,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
+import java.util.function.Supplier;
 
 /**
  * The node's runtime conditions as kubelet reads them through CRI Status. A condition that is not
@@ -24,15 +25,21 @@ public final class NodeConditions {
         }
     }
 
-    private final ConcurrentMap<String, Condition> conditions = new ConcurrentHashMap<>();
+    private final ConcurrentMap<String, Supplier<Condition>> conditions = new ConcurrentHashMap<>();
 
     public void set(Condition condition) {
-        conditions.put(condition.type(), condition);
+        conditions.put(condition.type(), () -> condition);
+    }
+
+    /** A condition whose truth is asked of its owner each time Status is called. */
+    public void track(String type, Supplier<Condition> source) {
+        conditions.put(type, source);
     }
 
     /** RuntimeReady first, NetworkReady second, then any others by name: a stable order for clients. */
     public List<Condition> all() {
         return conditions.values().stream()
+                .map(Supplier::get)
                 .sorted(Comparator.comparingInt((Condition c) -> rank(c.type())).thenComparing(Condition::type))
                 .toList();
     }

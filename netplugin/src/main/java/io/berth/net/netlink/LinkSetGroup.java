@@ -1,9 +1,13 @@
 package io.berth.net.netlink;
 
+import io.berth.kernel.netlink.NetlinkErrno;
 import java.util.List;
 
-/** RTM_NEWLINK setting IFLA_GROUP (the device group, {@code ip link set DEV group N}); cheap, no RCU wait. */
-public record LinkSetGroup(int index, String label, int group) implements NetlinkRequest<Void> {
+/**
+ * RTM_NEWLINK setting IFLA_GROUP (the device group, {@code ip link set DEV group N}); cheap, no RCU
+ * wait. Returns false when the device is gone (ENODEV), e.g. deleted with its network namespace.
+ */
+public record LinkSetGroup(int index, String label, int group) implements NetlinkRequest<Boolean> {
     @Override
     public int type() {
         return Rtnl.RTM_NEWLINK;
@@ -21,8 +25,13 @@ public record LinkSetGroup(int index, String label, int group) implements Netlin
     }
 
     @Override
-    public Void decode(List<Message> replies) {
-        return null;
+    public Boolean decode(List<Message> replies) {
+        return true;
+    }
+
+    @Override
+    public Boolean onError(int errno) {
+        return errno == NetlinkErrno.ENODEV ? false : null;
     }
 
     @Override
