@@ -63,8 +63,8 @@ public final class AgentProcess implements AutoCloseable {
         String java = ProcessHandle.current().info().command().orElse("java");
         var cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED",
                 "-XX:+UseCompactObjectHeaders"));
-        // As bin/berth runs it: with the AOT cache the build made, when there is one.
-        if (Files.isRegularFile(lib.resolve("berth-agent.aot"))) {
+        // As bin/berth runs it: with the AOT cache the build made, unless a jar is newer than it.
+        if (aotCacheIsFresh(lib)) {
             cmd.add("-XX:AOTCache=" + lib.resolve("berth-agent.aot"));
         }
         cmd.addAll(List.of("-Dberth.home=" + home(), "-cp", lib + "/*", "io.berth.agent.Main", "agent",
@@ -81,6 +81,25 @@ public final class AgentProcess implements AutoCloseable {
                 .redirectOutput(log.toFile())
                 .start();
         return new AgentProcess(p, dir, socket, httpPort, log);
+    }
+
+    /** The AOT cache exists and no jar beside it is newer (a stale cache can serve stale classes). */
+    static boolean aotCacheIsFresh(Path lib) throws IOException {
+        Path aot = lib.resolve("berth-agent.aot");
+        if (!Files.isRegularFile(aot)) {
+            return false;
+        }
+        var made = Files.getLastModifiedTime(aot);
+        try (var jars = Files.list(lib)) {
+            return jars.filter(p -> p.toString().endsWith(".jar"))
+                    .allMatch(p -> {
+                        try {
+                            return Files.getLastModifiedTime(p).compareTo(made) <= 0;
+                        } catch (IOException e) {
+                            return false;
+                        }
+                    });
+        }
     }
 
     /** Launches an agent and waits until it answers Version on its socket. */

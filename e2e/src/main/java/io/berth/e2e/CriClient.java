@@ -14,6 +14,13 @@ import java.util.concurrent.TimeUnit;
 
 /** A CRI client on the agent's unix socket, as kubelet and crictl connect (authority "localhost"). */
 public final class CriClient implements AutoCloseable {
+    /** grpc-java asks every channel for SO_KEEPALIVE, which a unix socket lacks; Netty warns each time. */
+    private static final java.util.logging.Logger BOOTSTRAP = java.util.logging.Logger.getLogger("io.netty.bootstrap");
+
+    static {
+        BOOTSTRAP.setLevel(java.util.logging.Level.SEVERE);
+    }
+
     private final EventLoopGroup group;
     private final ManagedChannel channel;
 

@@ -66,13 +66,24 @@ class AgentIT {
         Map<String, RuntimeCondition> byType = status.getStatus().getConditionsList().stream()
                 .collect(Collectors.toMap(RuntimeCondition::getType, c -> c));
         assertTrue(byType.get("RuntimeReady").getStatus());
-        RuntimeCondition network = byType.get("NetworkReady");
-        assertFalse(network.getStatus(), "no pod network exists yet");
-        assertFalse(network.getReason().isEmpty());
-        assertFalse(network.getMessage().isEmpty());
+        assertTrue(byType.get("NetworkReady").getStatus(), "the built-in network with its default pod CIDR: "
+                + byType.get("NetworkReady"));
         String config = status.getInfoOrThrow("config");
         assertTrue(config.contains("\"socket\":\"" + agent.socket() + "\""), config);
         assertTrue(config.contains("\"state_dir\""), config);
+    }
+
+    @Test
+    void networkIsNotReadyWithoutAPodCidrAndSaysWhy(@TempDir Path own) throws Exception {
+        Path config = Files.writeString(own.resolve("config.toml"), "[network]\npod_cidrs = []\n");
+        try (var other = AgentProcess.start(own.resolve("a"), "--config", config.toString());
+                var client = other.client()) {
+            RuntimeCondition network = client.runtime().status(StatusRequest.getDefaultInstance()).getStatus()
+                    .getConditionsList().stream().filter(c -> c.getType().equals("NetworkReady")).findFirst().orElseThrow();
+            assertFalse(network.getStatus(), "no pod CIDR until kubelet sends one");
+            assertFalse(network.getReason().isEmpty());
+            assertFalse(network.getMessage().isEmpty());
+        }
     }
 
     @Test

@@ -80,7 +80,13 @@ public final class ContainerManager implements PodContainers {
                     + reservations.get(key));
         }
         try (var held = locks.lock(id)) {
-            Path bundle = runDir.resolve("containers").resolve(id);
+            // Short on purpose: the shim's socket lives in the bundle, and a unix socket path must fit in
+            // 108 bytes (unix(7) sun_path). 16 hex digits of a random id are unique in practice; checked.
+            Path bundle = runDir.resolve("c").resolve(id.substring(0, 16));
+            if (Files.exists(bundle)) {
+                throw new BerthException(BerthException.Kind.INTERNAL, "bundle dir " + bundle + " of new container "
+                        + id + " already exists");
+            }
             Path writable = stateDir.resolve("containers").resolve(id);
             Path logPath = request.logPath().isEmpty() || sandbox.logDirectory().isEmpty() ? null
                     : Path.of(sandbox.logDirectory()).resolve(request.logPath());

@@ -15,6 +15,9 @@ final class PodFiles {
     static final String HOSTNAME = "hostname";
     static final String HOSTS = "hosts";
     static final String RESOLV_CONF = "resolv.conf";
+    /** 0644: every user of every container in the pod reads these. */
+    private static final java.util.Set<java.nio.file.attribute.PosixFilePermission> READABLE =
+            java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--");
 
     private PodFiles() {
     }
@@ -22,12 +25,12 @@ final class PodFiles {
     static void write(Path podDir, String hostname, Sandbox.Dns dns, List<String> ips, Path hostResolvConf)
             throws IOException {
         Files.createDirectories(podDir);
-        AtomicFiles.write(podDir.resolve(HOSTNAME), (hostname + "\n").getBytes(StandardCharsets.UTF_8));
-        AtomicFiles.write(podDir.resolve(HOSTS), hosts(hostname, ips).getBytes(StandardCharsets.UTF_8));
+        AtomicFiles.write(podDir.resolve(HOSTNAME), (hostname + "\n").getBytes(StandardCharsets.UTF_8), READABLE);
+        AtomicFiles.write(podDir.resolve(HOSTS), hosts(hostname, ips).getBytes(StandardCharsets.UTF_8), READABLE);
         byte[] resolv = dns.servers().isEmpty() && dns.searches().isEmpty() && dns.options().isEmpty()
                 ? (Files.exists(hostResolvConf) ? Files.readAllBytes(hostResolvConf) : new byte[0])
                 : resolvConf(dns).getBytes(StandardCharsets.UTF_8);
-        AtomicFiles.write(podDir.resolve(RESOLV_CONF), resolv);
+        AtomicFiles.write(podDir.resolve(RESOLV_CONF), resolv, READABLE);
     }
 
     /** resolv.conf(5) from the CRI DNSConfig: nameserver lines, one search line, one options line. */

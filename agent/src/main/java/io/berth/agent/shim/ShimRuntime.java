@@ -44,7 +44,7 @@ public final class ShimRuntime implements ContainerRuntime {
         try {
             ShimLauncher.launch(shimLibDir, Path.of(plan.bundleDir()), spec(plan));
         } catch (ShimException e) {
-            throw new BerthException(BerthException.Kind.INTERNAL, e.getMessage(), e);
+            throw new BerthException(BerthException.Kind.INTERNAL, e.getMessage() + " (bundle " + plan.bundleDir() + ")", e);
         } catch (IOException e) {
             throw new BerthException(BerthException.Kind.INTERNAL, "launch shim for container " + plan.id() + ": "
                     + e.getMessage(), e);

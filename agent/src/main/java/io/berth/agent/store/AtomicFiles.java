@@ -8,6 +8,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Set;
 
 /**
  * Crash-safe file replacement: write a temp file beside the target, fsync it, rename it over the
@@ -20,10 +23,17 @@ public final class AtomicFiles {
     private AtomicFiles() {
     }
 
+    /** Writes {@code content} readable by its owner only (0600), as the agent's own records are. */
     public static void write(Path target, byte[] content) throws IOException {
+        write(target, content, PosixFilePermissions.fromString("rw-------"));
+    }
+
+    /** Writes {@code content} with the given mode (e.g. 0644 for files containers read as any user). */
+    public static void write(Path target, byte[] content, Set<PosixFilePermission> mode) throws IOException {
         Path dir = target.toAbsolutePath().getParent();
         Files.createDirectories(dir);
-        Path temp = Files.createTempFile(dir, TEMP_PREFIX, "-" + target.getFileName());
+        Path temp = Files.createTempFile(dir, TEMP_PREFIX, "-" + target.getFileName(),
+                PosixFilePermissions.asFileAttribute(mode));
         try {
             try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
                 ByteBuffer buf = ByteBuffer.wrap(content);

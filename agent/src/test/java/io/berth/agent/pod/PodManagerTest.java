@@ -130,6 +130,8 @@ class PodManagerTest {
                 Files.readString(podDir.resolve("resolv.conf")));
         assertTrue(Files.readString(podDir.resolve("hosts")).contains("10.0.0.2\tweb\n"));
         assertEquals("web\n", Files.readString(podDir.resolve("hostname")));
+        assertEquals("rw-r--r--", java.nio.file.attribute.PosixFilePermissions.toString(
+                Files.getPosixFilePermissions(podDir.resolve("resolv.conf"))), "containers read it as any user");
 
         var reloaded = newManager();
         reloaded.recover();
