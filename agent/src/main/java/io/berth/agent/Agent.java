@@ -77,9 +77,9 @@ public final class Agent {
             NetpluginPodNetwork network = new NetpluginPodNetwork(PodNetworks.create(networkConfig(config)));
             cleanups.push("close pod network", network::close);
             var pods = new PodManager(config.stateDirPath(), config.runDirPath(), new KernelPodNamespaces(),
-                    new KernelPodCgroups(Cgroups.host()), network);
+                    new KernelPodCgroups(Cgroups.host(), driver), network);
             var containers = new ContainerManager(config.stateDirPath(), config.runDirPath(), pods,
-                    new StoreImageSource(images.store()), new ShimRuntime(Path.of(config.shimDir())));
+                    new StoreImageSource(images.store()), new ShimRuntime(Path.of(config.shimDir()), driver));
             pods.recover();
             containers.recover();
 

@@ -1,5 +1,6 @@
 package io.berth.agent.host;
 
+import io.berth.agent.domain.RuntimeInfo.CgroupDriver;
 import io.berth.agent.pod.PodCgroups;
 import io.berth.kernel.cgroup.Cgroups;
 import io.berth.kernel.cgroup.Resources;
@@ -10,14 +11,21 @@ import java.time.Duration;
 /** {@link PodCgroups} on the host's cgroupfs (v1 or v2, as {@link Cgroups#detect} finds it). */
 public final class KernelPodCgroups implements PodCgroups {
     private final Cgroups cgroups;
+    private final CgroupDriver driver;
 
-    public KernelPodCgroups(Cgroups cgroups) {
+    public KernelPodCgroups(Cgroups cgroups, CgroupDriver driver) {
         this.cgroups = cgroups;
+        this.driver = driver;
     }
 
     @Override
-    public boolean ensure(String parent) {
-        Cgroups.validate(parent);
+    public boolean ensure(String cgroupParent) {
+        String parent = CgroupPaths.parent(cgroupParent, driver);
+        try {
+            Cgroups.validate(parent);
+        } catch (IllegalArgumentException e) {
+            throw io.berth.agent.domain.BerthException.invalid("cgroup_parent '" + cgroupParent + "': " + e.getMessage());
+        }
         if (cgroups.open(parent).exists()) {
             return false; // kubelet made it (cgroupsPerQOS), or another pod attempt did: not ours to remove
         }
@@ -30,7 +38,8 @@ public final class KernelPodCgroups implements PodCgroups {
     }
 
     @Override
-    public void remove(String parent) {
+    public void remove(String cgroupParent) {
+        String parent = CgroupPaths.parent(cgroupParent, driver);
         try {
             cgroups.open(parent).remove(Duration.ofSeconds(10));
         } catch (IOException e) {

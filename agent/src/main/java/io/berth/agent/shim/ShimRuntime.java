@@ -3,6 +3,8 @@ package io.berth.agent.shim;
 import io.berth.agent.container.ContainerPlan;
 import io.berth.agent.container.ContainerRuntime;
 import io.berth.agent.domain.BerthException;
+import io.berth.agent.domain.RuntimeInfo.CgroupDriver;
+import io.berth.agent.host.CgroupPaths;
 import io.berth.agent.log.Log;
 import io.berth.shim.api.CgroupSpec;
 import io.berth.shim.api.ContainerSpec;
@@ -34,15 +36,17 @@ public final class ShimRuntime implements ContainerRuntime {
     private static final Log LOG = Log.get(ShimRuntime.class);
 
     private final Path shimLibDir;
+    private final CgroupDriver driver;
 
-    public ShimRuntime(Path shimLibDir) {
+    public ShimRuntime(Path shimLibDir, CgroupDriver driver) {
         this.shimLibDir = shimLibDir;
+        this.driver = driver;
     }
 
     @Override
     public void create(ContainerPlan plan) {
         try {
-            ShimLauncher.launch(shimLibDir, Path.of(plan.bundleDir()), spec(plan));
+            ShimLauncher.launch(shimLibDir, Path.of(plan.bundleDir()), spec(plan, driver));
         } catch (ShimException e) {
             throw new BerthException(BerthException.Kind.INTERNAL, e.getMessage() + " (bundle " + plan.bundleDir() + ")", e);
         } catch (IOException e) {
@@ -169,7 +173,7 @@ public final class ShimRuntime implements ContainerRuntime {
         }
     }
 
-    static ContainerSpec spec(ContainerPlan p) {
+    static ContainerSpec spec(ContainerPlan p, CgroupDriver driver) {
         var process = ProcessSpec.newBuilder()
                 .addAllArgs(p.args())
                 .addAllEnv(p.env())
@@ -196,7 +200,8 @@ public final class ShimRuntime implements ContainerRuntime {
                 .setHostname(p.hostname())
                 .addAllMaskedPaths(p.maskedPaths())
                 .addAllReadonlyPaths(p.readonlyPaths())
-                .setCgroup(CgroupSpec.newBuilder().setParent(p.cgroupParent()).setName(p.id()))
+                .setCgroup(CgroupSpec.newBuilder().setParent(CgroupPaths.parent(p.cgroupParent(), driver))
+                        .setName(CgroupPaths.containerName(p.id(), driver)))
                 .setResources(resources(p.resources()))
                 .setLogPath(p.logPath());
         for (var ns : p.namespaces()) {
