@@ -19,6 +19,7 @@ import io.berth.agent.container.ContainerManager;
 import io.berth.agent.host.KernelPodCgroups;
 import io.berth.agent.host.KernelPodNamespaces;
 import io.berth.agent.host.NetpluginPodNetwork;
+import io.berth.agent.host.ShimPodInit;
 import io.berth.agent.host.StoreImageSource;
 import io.berth.agent.log.Log;
 import io.berth.agent.pod.PodManager;
@@ -76,10 +77,12 @@ public final class Agent {
 
             NetpluginPodNetwork network = new NetpluginPodNetwork(PodNetworks.create(networkConfig(config)));
             cleanups.push("close pod network", network::close);
+            var shims = new ShimRuntime(Path.of(config.shimDir()), driver);
             var pods = new PodManager(config.stateDirPath(), config.runDirPath(), new KernelPodNamespaces(),
-                    new KernelPodCgroups(Cgroups.host(), driver), network);
+                    new KernelPodCgroups(Cgroups.host(), driver), network,
+                    new ShimPodInit(shims, Path.of(config.pauseBinary()), config.runDirPath()));
             var containers = new ContainerManager(config.stateDirPath(), config.runDirPath(), pods,
-                    new StoreImageSource(images.store()), new ShimRuntime(Path.of(config.shimDir()), driver));
+                    new StoreImageSource(images.store()), shims);
             pods.recover();
             containers.recover();
 

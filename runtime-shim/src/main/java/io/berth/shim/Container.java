@@ -2,7 +2,6 @@ package io.berth.shim;
 
 import io.berth.kernel.Fd;
 import io.berth.kernel.FileOps;
-import io.berth.kernel.Namespace;
 import io.berth.kernel.Processes;
 import io.berth.kernel.SyscallException;
 import io.berth.kernel.Syscalls;
@@ -187,8 +186,7 @@ final class Container {
         step("put pid " + pid + " in cgroup " + cgPath, () -> cgroup.addProcess(heldPid));
         step("set rlimits of pid " + pid, () -> rlimits(heldPid));
         step("set oom_score_adj of pid " + pid, () -> oomScoreAdj(heldPid));
-        boolean newPidns = "".equals(Spawner.namespaces(spec).get(Namespace.PID));
-        step("mount /proc", () -> ProcSetup.run(spec, heldPid, newPidns));
+        step("mount /proc", () -> ProcSetup.run(spec, heldPid));
         createdAt = now();
         undo.forget();
     }

@@ -31,10 +31,10 @@ final class ProcSetup {
     private ProcSetup() {
     }
 
-    static void run(ContainerSpec spec, int pid, boolean newPidns) throws IOException {
+    static void run(ContainerSpec spec, int pid) throws IOException {
         try {
             DedicatedThread.call("proc-" + pid, () -> {
-                doRun(spec, pid, newPidns);
+                doRun(spec, pid);
                 return null;
             });
         } catch (ExecutionException e) {
@@ -47,20 +47,20 @@ final class ProcSetup {
         }
     }
 
-    private static void doRun(ContainerSpec spec, int pid, boolean newPidns) throws IOException {
+    private static void doRun(ContainerSpec spec, int pid) throws IOException {
         Path procPid = Path.of("/proc/" + pid);
         Fd procMount;
         try (Fd fs = NewMountApi.fsopen("proc")) {
-            if (newPidns) {
-                try (Fd pidns = Syscalls.open(procPid.resolve("ns/pid"), Syscalls.O_RDONLY)) {
-                    NewMountApi.setFd(fs, "pidns", pidns);
-                } catch (SyscallException e) {
-                    if (e.call().equals("fsconfig") && e.errno() == Errno.EINVAL) {
-                        throw new IOException("mount /proc for pid " + pid + ": this kernel's procfs has no pidns "
-                                + "parameter (Linux 6.18+ needed; the in-container helper fallback is not implemented)", e);
-                    }
-                    throw e;
+            // The PID namespace of the container's own pid 1, new or joined (a pod's shared one, the
+            // host's): procfs otherwise shows the namespace of the thread that mounts it, the host's.
+            try (Fd pidns = Syscalls.open(procPid.resolve("ns/pid"), Syscalls.O_RDONLY)) {
+                NewMountApi.setFd(fs, "pidns", pidns);
+            } catch (SyscallException e) {
+                if (e.call().equals("fsconfig") && e.errno() == Errno.EINVAL) {
+                    throw new IOException("mount /proc for pid " + pid + ": this kernel's procfs has no pidns "
+                            + "parameter (Linux 6.18+ needed; the in-container helper fallback is not implemented)", e);
                 }
+                throw e;
             }
             NewMountApi.create(fs);
             procMount = NewMountApi.fsmount(fs, NewMountApi.MOUNT_ATTR_NOSUID | NewMountApi.MOUNT_ATTR_NODEV

@@ -16,6 +16,7 @@ import java.nio.file.Path;
  * @param images                 image pulls: download concurrency, registry hosts, credentials
  * @param network                pod networking: the built-in bridge network, or CNI plugins when configured
  * @param shimDir                the shim's distribution: its jars, libjnidispatch and AOT cache
+ * @param pauseBinary            berth-pause, pid 1 of pods that share a PID namespace
  */
 public record AgentConfig(
         String socket,
@@ -27,7 +28,8 @@ public record AgentConfig(
         Http http,
         Images images,
         Network network,
-        String shimDir) {
+        String shimDir,
+        String pauseBinary) {
 
     public static final Path DEFAULT_FILE = Path.of("/etc/berth/config.toml");
 
@@ -98,7 +100,14 @@ public record AgentConfig(
                 new Images(3, "/etc/berth/certs.d", "", 4 << 20, java.util.Map.of()),
                 new Network("berth0", java.util.List.of("10.88.0.0/16"), 0, "berth", "/etc/cni/net.d",
                         java.util.List.of("/opt/cni/bin", "/usr/lib/cni")),
-                defaultShimDir());
+                defaultShimDir(),
+                defaultPauseBinary());
+    }
+
+    /** {@code BERTH_HOME/agent/target/pause/berth-pause} in a source build, else the packaged one. */
+    static String defaultPauseBinary() {
+        String home = System.getProperty("berth.home");
+        return home != null ? Path.of(home, "agent", "target", "pause", "berth-pause").toString() : "/usr/lib/berth/berth-pause";
     }
 
     /**

@@ -153,6 +153,7 @@ public final class ConfigLoader {
         validateImages(c.images());
         validateNetwork(c.network());
         requireAbsolute("shim_dir", c.shimDir());
+        requireAbsolute("pause_binary", c.pauseBinary());
     }
 
     private static void validateNetwork(AgentConfig.Network n) {

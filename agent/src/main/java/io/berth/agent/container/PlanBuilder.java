@@ -175,8 +175,14 @@ final class PlanBuilder {
                 : PodNamespaces.pin(pins, PodNamespaces.Kind.UTS).toString()));
         switch (s.pidMode()) {
             case "NODE" -> out.add(join("PID", "/proc/1/ns/pid"));
-            case "POD" -> throw BerthException.invalid("a PID namespace shared by the pod (shareProcessNamespace)"
-                    + " is not supported by berth yet");
+            case "POD" -> {
+                if (!io.berth.agent.pod.PodInit.needed(sandbox)) {
+                    throw BerthException.invalid("the container asks for its pod's PID namespace, but pod sandbox "
+                            + sandbox.id() + " was created without a shared one (its PID mode is "
+                            + sandbox.namespaces().pid() + ")");
+                }
+                out.add(join("PID", io.berth.agent.pod.PodInit.pin(sandbox).toString()));
+            }
             case "TARGET" -> throw BerthException.invalid("PID namespace mode TARGET (ephemeral debug containers)"
                     + " is not supported by berth yet");
             default -> out.add(join("PID", ""));

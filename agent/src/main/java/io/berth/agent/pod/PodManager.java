@@ -38,14 +38,17 @@ public final class PodManager {
     private final PodNamespaces namespaces;
     private final PodCgroups cgroups;
     private final PodNetwork network;
+    private final PodInit init;
     private volatile PodContainers containers;
 
-    public PodManager(Path stateDir, Path runDir, PodNamespaces namespaces, PodCgroups cgroups, PodNetwork network) {
+    public PodManager(Path stateDir, Path runDir, PodNamespaces namespaces, PodCgroups cgroups, PodNetwork network,
+            PodInit init) {
         this.store = new RecordStore<>(stateDir.resolve("sandboxes"), Sandbox.class);
         this.runDir = runDir;
         this.namespaces = namespaces;
         this.cgroups = cgroups;
         this.network = network;
+        this.init = init;
     }
 
     public void attach(PodContainers podContainers) {
@@ -131,6 +134,12 @@ public final class PodManager {
                 ips = step(id, "set up pod network", () -> network.setUp(forNetwork, PodNamespaces.pin(pins, PodNamespaces.Kind.NET)));
                 undo.push("tear down pod network", () -> network.tearDown(forNetwork, PodNamespaces.pin(pins, PodNamespaces.Kind.NET)));
             }
+            if (PodInit.needed(sandbox)) {
+                Sandbox withInit = sandbox;
+                step(id, "start the init of the pod's shared PID namespace", () -> init.start(withInit, PodInit.pin(withInit)));
+                undo.push("remove the pod's init", () -> init.remove(withInit));
+                undo.push("stop the pod's init", () -> init.stop(withInit, PodInit.pin(withInit)));
+            }
             List<String> podIps = ips;
             step(id, "write hostname, hosts and resolv.conf in " + podDir,
                     () -> PodFiles.write(podDir, hostname, r.dns(), podIps, Path.of("/etc/resolv.conf")));
@@ -181,6 +190,9 @@ public final class PodManager {
                 return;
             }
             containers.removeAll(id);
+            if (PodInit.needed(s)) {
+                init.remove(s);
+            }
             if (s.ownsCgroup()) {
                 cgroups.remove(s.cgroupParent());
             }
@@ -209,9 +221,12 @@ public final class PodManager {
         return network;
     }
 
-    /** Network, then namespace pins: what a stopped pod no longer holds. Each step idempotent. */
+    /** The init, the network, then namespace pins: what a stopped pod no longer holds. Each step idempotent. */
     private void releaseResources(Sandbox s) {
         Path pins = Path.of(s.pinsDir());
+        if (PodInit.needed(s)) {
+            init.stop(s, PodInit.pin(s));
+        }
         if (!s.hostNetwork()) {
             network.tearDown(s, PodNamespaces.pin(pins, PodNamespaces.Kind.NET));
         }

@@ -147,6 +147,19 @@ class ContainerManagerTest {
             @Override
             public void updatePodCidr(String cidr) {
             }
+        }, new io.berth.agent.pod.PodInit() {
+            @Override
+            public void start(Sandbox s, Path pin) {
+                throw new AssertionError("no pod here shares its PID namespace");
+            }
+
+            @Override
+            public void stop(Sandbox s, Path pin) {
+            }
+
+            @Override
+            public void remove(Sandbox s) {
+            }
         });
         containers = newManager();
         sandbox = pods.run(new SandboxRequest(new Sandbox.PodMeta("web", "u1", "default", 0), "", dir.resolve("logs").toString(),

@@ -88,6 +88,23 @@ class PodManagerTest {
         }
     };
 
+    final PodInit init = new PodInit() {
+        @Override
+        public void start(Sandbox s, Path pin) {
+            calls.add("init start " + pin.getFileName());
+        }
+
+        @Override
+        public void stop(Sandbox s, Path pin) {
+            calls.add("init stop");
+        }
+
+        @Override
+        public void remove(Sandbox s) {
+            calls.add("init remove");
+        }
+    };
+
     final List<String> containerCalls = new ArrayList<>();
     PodManager pods;
 
@@ -97,7 +114,7 @@ class PodManagerTest {
     }
 
     PodManager newManager() {
-        var m = new PodManager(dir.resolve("state"), dir.resolve("run"), namespaces, cgroups, network);
+        var m = new PodManager(dir.resolve("state"), dir.resolve("run"), namespaces, cgroups, network, init);
         m.attach(new PodContainers() {
             @Override
             public void stopAll(String id, long timeout) {
@@ -219,6 +236,20 @@ class PodManagerTest {
         Sandbox s = pods.run(hostNet);
         assertTrue(calls.isEmpty(), "nothing to pin, no network to set up: " + calls);
         assertTrue(s.ips().isEmpty());
+    }
+
+    @Test
+    void aPodSharingItsPidNamespaceGetsAnInitThatStopsAndGoesWithIt() {
+        var r = request("shared", 0);
+        var shared = new SandboxRequest(r.meta(), "", r.logDirectory(), r.dns(), r.ports(), r.labels(), r.annotations(),
+                r.cgroupParent(), new NamespaceModes(Mode.POD, Mode.POD, Mode.POD), false, "");
+        Sandbox s = pods.run(shared);
+        assertEquals("init start pid", calls.getLast());
+        calls.clear();
+        pods.stop(s.id());
+        assertEquals(List.of("init stop", "net down", "unpin"), calls);
+        pods.remove(s.id());
+        assertTrue(calls.contains("init remove"));
     }
 
     @Test

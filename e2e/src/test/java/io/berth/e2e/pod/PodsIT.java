@@ -111,12 +111,18 @@ class PodsIT {
     }
 
     static String runPod(String name) {
+        return runPod(name, io.berth.cri.v1.NamespaceMode.CONTAINER);
+    }
+
+    static String runPod(String name, io.berth.cri.v1.NamespaceMode pidMode) {
         var config = PodSandboxConfig.newBuilder()
                 .setMetadata(PodSandboxMetadata.newBuilder().setName(name).setNamespace("e2e").setUid(UUID.randomUUID().toString()))
                 .setHostname(name)
                 .setLogDirectory(dir.resolve("logs").resolve(name).toString())
                 .setDnsConfig(DNSConfig.newBuilder().addServers("10.96.0.10").addSearches("e2e.svc.cluster.local"))
-                .setLinux(LinuxPodSandboxConfig.newBuilder().setCgroupParent(CGROUP_PARENT + "/pod-" + name))
+                .setLinux(LinuxPodSandboxConfig.newBuilder().setCgroupParent(CGROUP_PARENT + "/pod-" + name)
+                        .setSecurityContext(io.berth.cri.v1.LinuxSandboxSecurityContext.newBuilder().setNamespaceOptions(
+                                io.berth.cri.v1.NamespaceOption.newBuilder().setPid(pidMode))))
                 .build();
         return cri.runtime().runPodSandbox(RunPodSandboxRequest.newBuilder().setConfig(config).build()).getPodSandboxId();
     }
@@ -350,6 +356,37 @@ class PodsIT {
         var e = assertThrows(StatusRuntimeException.class, () -> create(pod, container("same", "true")));
         assertEquals(Status.Code.ALREADY_EXISTS, e.getStatus().getCode());
         assertTrue(e.getStatus().getDescription().contains(first), e.getStatus().getDescription());
+    }
+
+    @Test
+    void containersOfAPodSharingItsPidNamespaceSeeEachOtherUnderItsInit() throws Exception {
+        String pod = runPod("sharedpid", io.berth.cri.v1.NamespaceMode.POD);
+        var shared = io.berth.cri.v1.NamespaceOption.newBuilder().setPid(io.berth.cri.v1.NamespaceMode.POD);
+        String a = run(pod, container("a", "sleep", "600").setLinux(LinuxContainerConfig.newBuilder()
+                .setSecurityContext(LinuxContainerSecurityContext.newBuilder().setNamespaceOptions(shared))));
+        String b = run(pod, container("b", "sh", "-c", "trap 'exit 0' TERM; sleep 700 & wait").setLinux(
+                LinuxContainerConfig.newBuilder().setSecurityContext(LinuxContainerSecurityContext.newBuilder()
+                        .setNamespaceOptions(shared))));
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        String ps = exec(b, "ps");
+        while (System.nanoTime() < deadline && !(ps.contains("sleep 600") && ps.contains("sleep 700"))) {
+            Thread.sleep(50);
+            ps = exec(b, "ps");
+        }
+        assertTrue(ps.lines().anyMatch(l -> l.trim().startsWith("1 ") && l.contains("/pause")), "pid 1 is the pod's init:\n" + ps);
+        assertTrue(ps.contains("sleep 600") && ps.contains("sleep 700"), "each container sees the other's process:\n" + ps);
+        // A container asking for the pod's PID namespace in a pod without one is refused, naming the pod.
+        String plain = runPod("nosharedpid");
+        var e = assertThrows(StatusRuntimeException.class, () -> create(plain, container("c", "true").setLinux(
+                LinuxContainerConfig.newBuilder().setSecurityContext(LinuxContainerSecurityContext.newBuilder()
+                        .setNamespaceOptions(shared)))));
+        assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
+        assertTrue(e.getStatus().getDescription().contains(plain), e.getStatus().getDescription());
+        cri.runtime().removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(pod).build());
+        var gone = assertThrows(StatusRuntimeException.class, () -> status(a));
+        assertEquals(Status.Code.NOT_FOUND, gone.getStatus().getCode());
+        assertFalse(Files.readString(Path.of("/proc/self/mountinfo")).contains(agent.dir().resolve("run/pods").resolve(pod).toString()),
+                "the PID namespace pin is gone with the pod");
     }
 
     @Test
