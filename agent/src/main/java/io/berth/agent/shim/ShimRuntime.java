@@ -93,7 +93,7 @@ public final class ShimRuntime implements ContainerRuntime {
             }
             if (!client.alive()) {
                 exit = client.exitRecord(); // it may have exited between the two looks
-                return exit != null ? exited(exit) : new Observed(Observed.Phase.LOST, 0, 0, 0, 0, "", "");
+                return exit != null ? exited(exit) : lost(bundle);
             }
             State s = client.state();
             return switch (s.getStatus()) {
@@ -105,11 +105,24 @@ public final class ShimRuntime implements ContainerRuntime {
             };
         } catch (ShimException e) {
             if (!client.alive()) {
-                return new Observed(Observed.Phase.LOST, 0, 0, 0, 0, "", "");
+                return lost(bundle);
             }
             throw new BerthException(BerthException.Kind.UNAVAILABLE, "ask the shim in " + bundle + " for its state: "
                     + e.getMessage(), e);
         }
+    }
+
+    /**
+     * The shim died without recording an exit (kill -9): its container's processes may still run,
+     * unwatched and unlogged. End them and remove the container's cgroup, so that "exited" is true.
+     */
+    private static Observed lost(String bundle) {
+        try {
+            ShimLauncher.cleanup(Path.of(bundle));
+        } catch (IOException e) {
+            LOG.warn("could not end the processes of a container whose shim died", "bundle", bundle, "error", e.getMessage());
+        }
+        return new Observed(Observed.Phase.LOST, 0, 0, 0, 0, "", "");
     }
 
     private static Observed exited(ExitRecord e) {

@@ -166,6 +166,16 @@ class PodsIT {
         throw new AssertionError("container " + id + " did not exit within " + timeout + ": " + status(id));
     }
 
+    /** Gone, or a zombie: the host's pid 1 reaps orphans, which is not ours to wait for. */
+    static boolean deadOrZombie(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+            return stat.substring(stat.lastIndexOf(')') + 2).startsWith("Z");
+        } catch (java.io.IOException e) {
+            return true;
+        }
+    }
+
     static String exec(String id, String... cmd) {
         var r = cri.runtime().execSync(ExecSyncRequest.newBuilder().setContainerId(id).addAllCmd(List.of(cmd)).setTimeout(20).build());
         assertEquals(0, r.getExitCode(), "exec " + List.of(cmd) + ": " + r.getStderr().toStringUtf8());
@@ -294,6 +304,9 @@ class PodsIT {
         String id = run(pod, container("victim", "sleep", "600"));
         Path pidFile = agent.dir().resolve("run/c").resolve(id.substring(0, 16)).resolve("shim.pid");
         long shimPid = Long.parseLong(Files.readString(pidFile).trim().split("\\s+")[0]);
+        Path procs = Path.of("/sys/fs/cgroup/pids").resolve(CGROUP_PARENT.substring(1)).resolve("pod-shimkill").resolve(id)
+                .resolve("cgroup.procs");
+        long containerPid = Long.parseLong(Files.readAllLines(procs).getFirst().trim());
         ProcessHandle.of(shimPid).orElseThrow().destroyForcibly();
         long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
         io.berth.cri.v1.ContainerStatus s = status(id);
@@ -302,7 +315,8 @@ class PodsIT {
             s = status(id);
         }
         assertEquals(ContainerState.CONTAINER_EXITED, s.getState());
-        assertFalse(s.getReason().isEmpty());
+        assertEquals("ShimLost", s.getReason());
+        assertTrue(deadOrZombie(containerPid), "the container's process does not outlive its shim unwatched");
         cri.runtime().removeContainer(RemoveContainerRequest.newBuilder().setContainerId(id).build());
         assertFalse(Files.exists(Path.of("/sys/fs/cgroup/memory" + CGROUP_PARENT + "/pod-shimkill/" + id)),
                 "the container's cgroup is gone after removal");
