@@ -171,7 +171,7 @@ final class Ipam {
                 + span + " addresses are allocated (state in " + dir + ")");
     }
 
-    /** O_CREAT|O_EXCL the reservation file, write the owner, fsync file and directory. */
+    /** O_CREAT|O_EXCL the reservation file and write its owner (not fsync'ed: see the class comment). */
     private boolean reserve(InetAddress address, Cidr cidr, String podId) {
         Path file = dir.resolve(address.getHostAddress());
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
