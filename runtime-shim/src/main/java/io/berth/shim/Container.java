@@ -117,6 +117,7 @@ final class Container {
         Path rootfs = bundle.resolve("rootfs");
         Files.createDirectories(rootfs);
         step("prepare security context", () -> security = Security.of(spec));
+        Log.mark("security");
         String cgPath = Cgroups.join(spec.getCgroup().getParent(), spec.getCgroup().getName().isEmpty()
                 ? spec.getId() : spec.getCgroup().getName());
         step("create cgroup " + cgPath, () -> {
@@ -136,6 +137,7 @@ final class Container {
             }
             oomBaseline = cgroup.oomKills();
         });
+        Log.mark("cgroup");
         log = new CriLog(spec.getLogPath().isEmpty() ? null : Path.of(spec.getLogPath()), clock);
         undo.push("close log", log::close);
 
@@ -161,10 +163,12 @@ final class Container {
             pumps.add(Pump.start("tty-" + spec.getId(), spawner.ready.thenApply(Spawner.Ready::ptyMaster),
                     logSink(CriLog.Stream.STDOUT)));
         }
+        Log.mark("pipes");
         Thread.ofPlatform().name("spawner-" + spec.getId()).daemon(true).start(spawner);
         try {
             Spawner.Ready ready = await(spawner.ready, "set up the container");
             pid = findChild(ready.tid());
+            Log.mark("child");
         } finally {
             // The child has its own copies now (or never will): the shim keeps only the read ends.
             for (Fd fd : new Fd[] {out == null ? null : out[1], err == null ? null : err[1], in == null ? null : in[0]}) {
@@ -185,10 +189,13 @@ final class Container {
         });
         int heldPid = pid;
         step("put pid " + pid + " in cgroup " + cgPath, () -> cgroup.addProcess(heldPid));
+        Log.mark("cgroup-procs");
         step("set rlimits of pid " + pid, () -> rlimits(heldPid));
         step("set oom_score_adj of pid " + pid, () -> oomScoreAdj(heldPid));
+        Log.mark("limits");
         boolean newPidns = "".equals(Spawner.namespaces(spec).get(Namespace.PID));
         step("mount /proc", () -> ProcSetup.run(spec, heldPid, newPidns));
+        Log.mark("proc");
         createdAt = now();
         undo.forget();
     }
@@ -295,6 +302,7 @@ final class Container {
         Path gate = Path.of("/proc/" + pid + "/root" + Rootfs.GATE);
         // O_NONBLOCK: a reader blocked in open() counts as a reader (fifo(7)); ENXIO means the
         // held child is gone, instead of blocking here for ever.
+        Log.mark("start");
         try (Fd w = Syscalls.open(gate, Syscalls.O_WRONLY | Syscalls.O_NONBLOCK)) {
             FileOps.unlink(gate);
         } catch (SyscallException e) {
@@ -310,6 +318,8 @@ final class Container {
         }
         startedAt = now();
         status = State.Status.RUNNING;
+        Log.mark("exec");
+        Log.timeline("container " + spec.getId() + " started");
     }
 
     State state() {

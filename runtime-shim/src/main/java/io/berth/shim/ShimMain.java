@@ -44,12 +44,15 @@ public final class ShimMain {
             System.err.println("usage: ShimMain BUNDLE");
             System.exit(2);
         }
+        Log.mark("main");
         Path bundle = Path.of(args[0]).toAbsolutePath();
         long pid = ProcessHandle.current().pid();
         Files.writeString(bundle.resolve(ShimClient.PID), pid + " " + io.berth.kernel.Processes.startTime(pid) + "\n");
         // Load native bindings on this normal thread: a tainted thread cannot start JNA's helpers.
         Syscalls.gettid();
+        Log.mark("jna");
         Seccomp.preload();
+        Log.mark("seccomp-lib");
         ContainerSpec spec;
         try {
             spec = ContainerSpec.parseFrom(Files.readAllBytes(bundle.resolve(ShimClient.SPEC)));
@@ -57,6 +60,7 @@ public final class ShimMain {
             fail(bundle, "read " + bundle.resolve(ShimClient.SPEC) + ": " + e.getMessage());
             return;
         }
+        Log.mark("spec");
         var shim = new ShimMain(bundle, spec);
         try {
             shim.container.create();
@@ -84,7 +88,8 @@ public final class ShimMain {
         server.bind(UnixDomainSocketAddress.of(tmp));
         // Listening before the name appears: the launcher's first connect cannot be refused.
         Files.move(tmp, sock, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        Log.info("container " + container.spec().getId() + " created, pid " + container.pid());
+        Log.mark("socket");
+        Log.timeline("container " + container.spec().getId() + " created, pid " + container.pid());
         while (true) {
             SocketChannel ch = server.accept();
             inFlight.incrementAndGet();

@@ -27,6 +27,14 @@ public final class ShimLauncher {
     }
 
     public static ShimClient launch(Path shimLibDir, Path bundle, ContainerSpec spec) throws IOException, ShimException {
+        return launch(ShimJvm.command(shimLibDir, bundle.toAbsolutePath()), bundle, spec);
+    }
+
+    /**
+     * Launches the shim JVM {@code jvmCommand} (a {@link ShimJvm} command for {@code bundle}, e.g.
+     * the AOT training run's) and waits until it has CREATED the container.
+     */
+    public static ShimClient launch(List<String> jvmCommand, Path bundle, ContainerSpec spec) throws IOException, ShimException {
         bundle = bundle.toAbsolutePath();
         Files.createDirectories(bundle);
         for (String stale : List.of(ShimClient.ERROR, ShimClient.EXIT, ShimClient.SOCKET, ShimClient.PID)) {
@@ -38,8 +46,11 @@ public final class ShimLauncher {
         // setsid(1) execs directly (a ProcessBuilder child is never a group leader), so the pid we
         // get is the shim's; its new session keeps it from the agent's terminal and signals.
         cmd.add("setsid");
-        cmd.addAll(ShimJvm.command(shimLibDir, bundle));
+        cmd.addAll(jvmCommand);
         Path log = bundle.resolve(ShimClient.LOG);
+        // The shim's own timeline starts at its main(); this line shows the JVM's start-up before it.
+        Files.writeString(log, java.time.Instant.now() + " INFO launching shim JVM\n", java.nio.file.StandardOpenOption.CREATE,
+                java.nio.file.StandardOpenOption.APPEND);
         Process p = new ProcessBuilder(cmd)
                 .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
