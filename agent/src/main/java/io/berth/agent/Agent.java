@@ -78,8 +78,11 @@ public final class Agent {
             cleanups.push("close pod network", network::close);
             var pods = new PodManager(config.stateDirPath(), config.runDirPath(), new KernelPodNamespaces(),
                     new KernelPodCgroups(Cgroups.host()), network);
+            var shims = ShimRuntime.withPool(Path.of(config.shimDir()), config.runDirPath().resolve("shim-pool"),
+                    config.shimPool());
+            cleanups.push("stop idle shims", shims::close);
             var containers = new ContainerManager(config.stateDirPath(), config.runDirPath(), pods,
-                    new StoreImageSource(images.store()), new ShimRuntime(Path.of(config.shimDir())));
+                    new StoreImageSource(images.store()), shims);
             pods.recover();
             containers.recover();
 

@@ -14,6 +14,7 @@ import io.berth.shim.api.Seccomp;
 import io.berth.shim.api.ShimClient;
 import io.berth.shim.api.ShimJvm;
 import io.berth.shim.api.ShimLauncher;
+import io.berth.shim.api.ShimPool;
 import io.berth.shim.api.State;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -69,8 +70,11 @@ public final class AotTraining {
             long t0 = System.nanoTime();
             Path training = scratch.resolve("train");
             bundles.add(training);
-            train(ShimLauncher.launch(ShimJvm.trainingCommand(lib, training, aot), training,
-                    spec("train", training, layer, cgroupParent)));
+            // The agent's path: an idle pool shim adopts the container (a launched shim runs the same code after main).
+            try (var pool = new ShimPool(scratch.resolve("pool"), 1, false,
+                    slot -> ShimJvm.trainingCommand(ShimJvm.idleCommand(lib, slot), aot), AotTraining::noColdLaunch)) {
+                train(pool.launch(training, spec("train", training, layer, cgroupParent)));
+            }
             if (!Files.isRegularFile(aot)) {
                 throw new IOException("the training shim exited without writing " + aot + "; its log:\n"
                         + Files.readString(training.resolve(ShimClient.LOG)));
@@ -79,7 +83,14 @@ public final class AotTraining {
                     (System.nanoTime() - t0) / 1e9);
             Path check = scratch.resolve("check");
             bundles.add(check);
-            verify(lib, check, spec("check", check, layer, cgroupParent));
+            try (var pool = new ShimPool(scratch.resolve("pool-check"), 1, false,
+                    slot -> aotModeOn(lib, ShimJvm.idleCommand(lib, slot)), AotTraining::noColdLaunch)) {
+                verify(check, () -> pool.launch(check, spec("check", check, layer, cgroupParent)));
+            }
+            Path direct = scratch.resolve("direct");
+            bundles.add(direct);
+            verify(direct, () -> ShimLauncher.launch(aotModeOn(lib, ShimJvm.command(lib, direct)), direct,
+                    spec("direct", direct, layer, cgroupParent)));
         } catch (Exception e) {
             Files.deleteIfExists(aot);
             throw e;
@@ -122,20 +133,33 @@ public final class AotTraining {
         }
     }
 
-    /** A shim with the cache and {@code -XX:AOTMode=on}: it starts only if the cache is usable. */
-    private static void verify(Path lib, Path bundle, ContainerSpec spec) throws Exception {
-        var cmd = new ArrayList<>(ShimJvm.command(lib, bundle));
-        if (cmd.stream().noneMatch(a -> a.startsWith("-XX:AOTCache="))) {
-            throw new IOException("ShimJvm.command does not use the fresh cache in " + lib + ": " + cmd);
+    private static List<String> noColdLaunch(Path bundle) {
+        throw new IllegalStateException("the idle shim did not adopt " + bundle + " (see its log in the pool directory)");
+    }
+
+    /** {@code command} with {@code -XX:AOTMode=on}: the JVM refuses to start unless it can use the cache. */
+    private static List<String> aotModeOn(Path lib, List<String> command) {
+        if (command.stream().noneMatch(a -> a.startsWith("-XX:AOTCache="))) {
+            throw new IllegalStateException("ShimJvm does not use the fresh cache in " + lib + ": " + command);
         }
+        var cmd = new ArrayList<>(command);
         cmd.add(1, "-XX:AOTMode=on");
+        return cmd;
+    }
+
+    private interface Launch {
+        ShimClient run() throws Exception;
+    }
+
+    /** A shim under {@code -XX:AOTMode=on} creates and starts a container: the cache is usable. */
+    private static void verify(Path bundle, Launch launch) throws Exception {
         ShimClient c;
         try {
-            c = ShimLauncher.launch(cmd, bundle, spec);
+            c = launch.run();
         } catch (Exception e) {
             String log = Files.exists(bundle.resolve(ShimClient.LOG)) ? Files.readString(bundle.resolve(ShimClient.LOG)) : "";
             throw new IOException("a shim with -XX:AOTMode=on does not start, so the JVM rejects the trained cache"
-                    + " (flags or class path differ from ShimJvm.command?): " + e.getMessage() + "\n" + log, e);
+                    + " (flags or class path differ from ShimJvm's?): " + e.getMessage() + "\n" + log, e);
         }
         c.start();
         c.shutdown();

@@ -59,7 +59,10 @@ final class Container {
     private volatile long createdAt;
     private volatile long startedAt;
     private volatile ExitRecord exit;
+    /** Completed once exit.pb is written: waiters (the agent's StopContainer) learn of the exit. */
     private final CompletableFuture<ExitRecord> exited = new CompletableFuture<>();
+    /** Completed once the exit's clean-up (cgroup, log) is done too. */
+    private final CompletableFuture<Void> finished = new CompletableFuture<>();
 
     Container(ContainerSpec spec, Path bundle, Runnable onExit) {
         this.spec = spec;
@@ -120,7 +123,7 @@ final class Container {
         Log.mark("security");
         String cgPath = Cgroups.join(spec.getCgroup().getParent(), spec.getCgroup().getName().isEmpty()
                 ? spec.getId() : spec.getCgroup().getName());
-        step("create cgroup " + cgPath, () -> {
+        IoStep createCgroup = () -> {
             cgroups = Cgroups.host();
             cgroup = cgroups.create(cgPath, resources(spec.getResources()));
             undo.push("remove cgroup " + cgPath, () -> cgroup.remove(Duration.ofSeconds(10)));
@@ -136,8 +139,7 @@ final class Container {
                 }
             }
             oomBaseline = cgroup.oomKills();
-        });
-        Log.mark("cgroup");
+        };
         log = new CriLog(spec.getLogPath().isEmpty() ? null : Path.of(spec.getLogPath()), clock);
         undo.push("close log", log::close);
 
@@ -165,15 +167,30 @@ final class Container {
         }
         Log.mark("pipes");
         Thread.ofPlatform().name("spawner-" + spec.getId()).daemon(true).start(spawner);
+        // The cgroup is made while the spawner builds the rootfs: the held child joins it only
+        // after both (cgroupfs mkdir in every v1 hierarchy takes tens of ms on a busy node).
+        IOException cgroupFailure = null;
+        try {
+            step("create cgroup " + cgPath, createCgroup);
+        } catch (IOException e) {
+            cgroupFailure = e;
+        }
+        Log.mark("cgroup");
         try {
             Spawner.Ready ready = await(spawner.ready, "set up the container");
             pid = findChild(ready.tid());
             Log.mark("child");
+        } catch (IOException | RuntimeException e) {
+            if (cgroupFailure != null) e.addSuppressed(cgroupFailure);
+            throw e;
         } finally {
             // The child has its own copies now (or never will): the shim keeps only the read ends.
             for (Fd fd : new Fd[] {out == null ? null : out[1], err == null ? null : err[1], in == null ? null : in[0]}) {
                 if (fd != null) fd.close();
             }
+        }
+        if (cgroupFailure != null) {
+            throw cgroupFailure; // create() kills the held child and unwinds
         }
         undo.push("kill held process " + pid, () -> Syscalls.kill(pid, 9));
         // Started here, on a normal thread: the spawner completes the future from its tainted
@@ -332,6 +349,21 @@ final class Container {
         return b.build();
     }
 
+    /** The state once the container has exited (its exit recorded), or after {@code timeoutMs}. */
+    State awaitExit(long timeoutMs) throws IOException {
+        try {
+            exited.get(Math.max(0, timeoutMs), TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            // still running: answer with the state as it is
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new IOException("wait for the exit of " + spec.getId() + ": " + e.getCause().getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("wait for the exit of " + spec.getId() + ": interrupted", e);
+        }
+        return state();
+    }
+
     void kill(int signal, boolean all) throws IOException {
         if (status == State.Status.EXITED) return;
         if (all) {
@@ -353,7 +385,7 @@ final class Container {
         if (status != State.Status.EXITED && pid > 0) {
             Syscalls.kill(pid, 9);
             try {
-                exited.get(30, TimeUnit.SECONDS);
+                finished.get(30, TimeUnit.SECONDS);
             } catch (Exception e) {
                 throw new IOException("shutdown of " + spec.getId() + ": exit not seen within 30 s", e);
             }
@@ -399,6 +431,7 @@ final class Container {
         }
         exit = rec;
         status = State.Status.EXITED;
+        exited.complete(rec);
         Log.info("container " + spec.getId() + " exited: code " + rec.getExitCode() + " signal " + rec.getSignal()
                 + " reason " + rec.getReason());
         try {
@@ -412,7 +445,7 @@ final class Container {
             Log.warn("close log: " + e.getMessage());
         }
         if (stdinWriter != null) stdinWriter.close();
-        exited.complete(rec);
+        finished.complete(null);
         onExit.run();
     }
 }

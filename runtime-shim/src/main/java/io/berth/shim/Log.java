@@ -4,7 +4,7 @@ import java.time.Instant;
 
 /** The shim's own log: stderr, which the launcher points at BUNDLE/shim.log. No logging library. */
 final class Log {
-    private static final long T0 = System.nanoTime();
+    private static volatile long T0 = System.nanoTime();
     private static final StringBuilder TIMELINE = new StringBuilder();
 
     private Log() {
@@ -29,6 +29,15 @@ final class Log {
         synchronized (TIMELINE) {
             TIMELINE.append(' ').append(step).append('=').append(us / 1000).append('.').append(us / 100 % 10);
         }
+    }
+
+    /** An idle pool shim was adopted: the container's timeline starts now. */
+    static void restart() {
+        synchronized (TIMELINE) {
+            T0 = System.nanoTime();
+            TIMELINE.setLength(0);
+        }
+        mark("adopted");
     }
 
     /** Logs the marks so far (ms since main), with the wall-clock time of main's start. */

@@ -16,6 +16,7 @@ import java.nio.file.Path;
  * @param images                 image pulls: download concurrency, registry hosts, credentials
  * @param network                pod networking: the built-in bridge network, or CNI plugins when configured
  * @param shimDir                the shim's distribution: its jars, libjnidispatch and AOT cache
+ * @param shimPool               idle shims kept started ahead, so a container does not wait for a JVM to start
  */
 public record AgentConfig(
         String socket,
@@ -27,7 +28,8 @@ public record AgentConfig(
         Http http,
         Images images,
         Network network,
-        String shimDir) {
+        String shimDir,
+        int shimPool) {
 
     public static final Path DEFAULT_FILE = Path.of("/etc/berth/config.toml");
 
@@ -98,7 +100,8 @@ public record AgentConfig(
                 new Images(3, "/etc/berth/certs.d", "", 4 << 20, java.util.Map.of()),
                 new Network("berth0", java.util.List.of("10.88.0.0/16"), 0, "berth", "/etc/cni/net.d",
                         java.util.List.of("/opt/cni/bin", "/usr/lib/cni")),
-                defaultShimDir());
+                defaultShimDir(),
+                1);
     }
 
     /**

@@ -46,29 +46,40 @@ public final class ShimJvm {
 
     /** The full command line that runs a shim for {@code bundle}, with the AOT cache when it is fresh. */
     public static List<String> command(Path shimLibDir, Path bundle) {
-        Path lib = shimLibDir.toAbsolutePath();
-        Path aot = lib.resolve(AOT_CACHE);
-        return command(lib, bundle, aotCacheIsFresh(lib) ? List.of("-XX:AOTCache=" + aot) : List.of());
+        return command(shimLibDir, List.of(bundle.toAbsolutePath().toString()));
+    }
+
+    /** The command line of an idle shim for the warm pool ({@link ShimPool}), waiting in {@code slot}. */
+    public static List<String> idleCommand(Path shimLibDir, Path slot) {
+        return command(shimLibDir, List.of(ShimPool.IDLE_FLAG, slot.toAbsolutePath().toString()));
     }
 
     /**
-     * The command of the AOT training run: exactly {@link #command}'s flags and class path, with the
-     * cache written to {@code output} when the JVM exits (JEP 514's one-step training).
+     * {@code command} as the AOT training run: the same flags and class path, with no cache to read
+     * and the cache written to {@code output} when the JVM exits (JEP 514's one-step training).
      */
-    public static List<String> trainingCommand(Path shimLibDir, Path bundle, Path output) {
-        return command(shimLibDir.toAbsolutePath(), bundle, List.of("-XX:AOTCacheOutput=" + output.toAbsolutePath()));
+    public static List<String> trainingCommand(List<String> command, Path output) {
+        var cmd = new ArrayList<String>();
+        for (String arg : command) {
+            if (!arg.startsWith("-XX:AOTCache=")) cmd.add(arg);
+        }
+        cmd.add(1, "-XX:AOTCacheOutput=" + output.toAbsolutePath());
+        return cmd;
     }
 
-    private static List<String> command(Path lib, Path bundle, List<String> aotFlags) {
+    private static List<String> command(Path shimLibDir, List<String> args) {
+        Path lib = shimLibDir.toAbsolutePath();
         var cmd = new ArrayList<String>();
         cmd.add(java().toString());
         cmd.addAll(FLAGS);
         cmd.add("-Djna.boot.library.path=" + lib.resolve(JNA_NATIVE));
-        cmd.addAll(aotFlags);
+        if (aotCacheIsFresh(lib)) {
+            cmd.add("-XX:AOTCache=" + lib.resolve(AOT_CACHE));
+        }
         cmd.add("-cp");
         cmd.add(classPath(lib));
         cmd.add(MAIN_CLASS);
-        cmd.add(bundle.toAbsolutePath().toString());
+        cmd.addAll(args);
         return cmd;
     }
 
