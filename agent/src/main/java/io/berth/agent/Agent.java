@@ -77,7 +77,9 @@ public final class Agent {
 
             NetpluginPodNetwork network = new NetpluginPodNetwork(PodNetworks.create(networkConfig(config)));
             cleanups.push("close pod network", network::close);
-            var shims = new ShimRuntime(Path.of(config.shimDir()), driver);
+            var shims = ShimRuntime.withPool(Path.of(config.shimDir()), config.runDirPath().resolve("shim-pool"),
+                    config.shimPool(), driver);
+            cleanups.push("stop idle shims", shims::close);
             var pods = new PodManager(config.stateDirPath(), config.runDirPath(), new KernelPodNamespaces(),
                     new KernelPodCgroups(Cgroups.host(), driver), network,
                     new ShimPodInit(shims, Path.of(config.pauseBinary()), config.runDirPath()));

@@ -58,7 +58,10 @@ final class Container {
     private volatile long createdAt;
     private volatile long startedAt;
     private volatile ExitRecord exit;
+    /** Completed once exit.pb is written: waiters (the agent's StopContainer) learn of the exit. */
     private final CompletableFuture<ExitRecord> exited = new CompletableFuture<>();
+    /** Completed once the exit's clean-up (cgroup, log) is done too. */
+    private final CompletableFuture<Void> finished = new CompletableFuture<>();
 
     Container(ContainerSpec spec, Path bundle, Runnable onExit) {
         this.spec = spec;
@@ -116,9 +119,10 @@ final class Container {
         Path rootfs = bundle.resolve("rootfs");
         Files.createDirectories(rootfs);
         step("prepare security context", () -> security = Security.of(spec));
+        Log.mark("security");
         String cgPath = Cgroups.join(spec.getCgroup().getParent(), spec.getCgroup().getName().isEmpty()
                 ? spec.getId() : spec.getCgroup().getName());
-        step("create cgroup " + cgPath, () -> {
+        IoStep createCgroup = () -> {
             cgroups = Cgroups.host();
             cgroup = cgroups.create(cgPath, resources(spec.getResources()));
             undo.push("remove cgroup " + cgPath, () -> cgroup.remove(Duration.ofSeconds(10)));
@@ -134,7 +138,7 @@ final class Container {
                 }
             }
             oomBaseline = cgroup.oomKills();
-        });
+        };
         log = new CriLog(spec.getLogPath().isEmpty() ? null : Path.of(spec.getLogPath()), clock);
         undo.push("close log", log::close);
 
@@ -160,15 +164,32 @@ final class Container {
             pumps.add(Pump.start("tty-" + spec.getId(), spawner.ready.thenApply(Spawner.Ready::ptyMaster),
                     logSink(CriLog.Stream.STDOUT)));
         }
+        Log.mark("pipes");
         Thread.ofPlatform().name("spawner-" + spec.getId()).daemon(true).start(spawner);
+        // The cgroup is made while the spawner builds the rootfs: the held child joins it only
+        // after both (cgroupfs mkdir in every v1 hierarchy takes tens of ms on a busy node).
+        IOException cgroupFailure = null;
+        try {
+            step("create cgroup " + cgPath, createCgroup);
+        } catch (IOException e) {
+            cgroupFailure = e;
+        }
+        Log.mark("cgroup");
         try {
             Spawner.Ready ready = await(spawner.ready, "set up the container");
             pid = findChild(ready.tid());
+            Log.mark("child");
+        } catch (IOException | RuntimeException e) {
+            if (cgroupFailure != null) e.addSuppressed(cgroupFailure);
+            throw e;
         } finally {
             // The child has its own copies now (or never will): the shim keeps only the read ends.
             for (Fd fd : new Fd[] {out == null ? null : out[1], err == null ? null : err[1], in == null ? null : in[0]}) {
                 if (fd != null) fd.close();
             }
+        }
+        if (cgroupFailure != null) {
+            throw cgroupFailure; // create() kills the held child and unwinds
         }
         undo.push("kill held process " + pid, () -> Syscalls.kill(pid, 9));
         // Started here, on a normal thread: the spawner completes the future from its tainted
@@ -184,9 +205,12 @@ final class Container {
         });
         int heldPid = pid;
         step("put pid " + pid + " in cgroup " + cgPath, () -> cgroup.addProcess(heldPid));
+        Log.mark("cgroup-procs");
         step("set rlimits of pid " + pid, () -> rlimits(heldPid));
         step("set oom_score_adj of pid " + pid, () -> oomScoreAdj(heldPid));
+        Log.mark("limits");
         step("mount /proc", () -> ProcSetup.run(spec, heldPid));
+        Log.mark("proc");
         createdAt = now();
         undo.forget();
     }
@@ -293,6 +317,7 @@ final class Container {
         Path gate = Path.of("/proc/" + pid + "/root" + Rootfs.GATE);
         // O_NONBLOCK: a reader blocked in open() counts as a reader (fifo(7)); ENXIO means the
         // held child is gone, instead of blocking here for ever.
+        Log.mark("start");
         try (Fd w = Syscalls.open(gate, Syscalls.O_WRONLY | Syscalls.O_NONBLOCK)) {
             FileOps.unlink(gate);
         } catch (SyscallException e) {
@@ -308,6 +333,8 @@ final class Container {
         }
         startedAt = now();
         status = State.Status.RUNNING;
+        Log.mark("exec");
+        Log.timeline("container " + spec.getId() + " started");
     }
 
     State state() {
@@ -318,6 +345,21 @@ final class Container {
                     .setReason(e.getReason()).setMessage(e.getMessage());
         }
         return b.build();
+    }
+
+    /** The state once the container has exited (its exit recorded), or after {@code timeoutMs}. */
+    State awaitExit(long timeoutMs) throws IOException {
+        try {
+            exited.get(Math.max(0, timeoutMs), TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            // still running: answer with the state as it is
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new IOException("wait for the exit of " + spec.getId() + ": " + e.getCause().getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("wait for the exit of " + spec.getId() + ": interrupted", e);
+        }
+        return state();
     }
 
     void kill(int signal, boolean all) throws IOException {
@@ -341,7 +383,7 @@ final class Container {
         if (status != State.Status.EXITED && pid > 0) {
             Syscalls.kill(pid, 9);
             try {
-                exited.get(30, TimeUnit.SECONDS);
+                finished.get(30, TimeUnit.SECONDS);
             } catch (Exception e) {
                 throw new IOException("shutdown of " + spec.getId() + ": exit not seen within 30 s", e);
             }
@@ -387,6 +429,7 @@ final class Container {
         }
         exit = rec;
         status = State.Status.EXITED;
+        exited.complete(rec);
         Log.info("container " + spec.getId() + " exited: code " + rec.getExitCode() + " signal " + rec.getSignal()
                 + " reason " + rec.getReason());
         try {
@@ -400,7 +443,7 @@ final class Container {
             Log.warn("close log: " + e.getMessage());
         }
         if (stdinWriter != null) stdinWriter.close();
-        exited.complete(rec);
+        finished.complete(null);
         onExit.run();
     }
 }

@@ -7,6 +7,7 @@ import io.berth.shim.api.ContainerSpec;
 import io.berth.shim.api.Empty;
 import io.berth.shim.api.ShimClient;
 import io.berth.shim.api.ShimRequest;
+import io.berth.shim.api.ShimPool;
 import io.berth.shim.api.ShimResponse;
 import java.io.IOException;
 import java.io.InputStream;
@@ -40,16 +41,45 @@ public final class ShimMain {
     }
 
     public static void main(String[] args) throws Exception {
+        Log.mark("main");
+        if (args.length == 2 && args[0].equals(ShimPool.IDLE_FLAG)) {
+            warmUp();
+            Path bundle = IdleShim.awaitAdoption(Path.of(args[1]).toAbsolutePath());
+            Log.restart();
+            run(bundle);
+            return;
+        }
         if (args.length != 1) {
-            System.err.println("usage: ShimMain BUNDLE");
+            System.err.println("usage: ShimMain BUNDLE | ShimMain " + ShimPool.IDLE_FLAG + " SLOT_DIR");
             System.exit(2);
         }
         Path bundle = Path.of(args[0]).toAbsolutePath();
+        writePid(bundle);
+        warmUp();
+        run(bundle);
+    }
+
+    /**
+     * What every container needs, done before one is asked for (an idle pool shim does it while it
+     * waits): native bindings loaded on this normal thread (a tainted thread cannot start JNA's
+     * helpers), the protobuf message schemas, and the RuntimeDefault seccomp filter for the
+     * default capability set.
+     */
+    static void warmUp() {
+        Syscalls.gettid();
+        Log.mark("jna");
+        Seccomp.preload();
+        Security.precompileDefault();
+        Log.mark("seccomp");
+    }
+
+    static void writePid(Path bundle) throws IOException {
         long pid = ProcessHandle.current().pid();
         Files.writeString(bundle.resolve(ShimClient.PID), pid + " " + io.berth.kernel.Processes.startTime(pid) + "\n");
-        // Load native bindings on this normal thread: a tainted thread cannot start JNA's helpers.
-        Syscalls.gettid();
-        Seccomp.preload();
+    }
+
+    /** Creates the container of {@code bundle} (its shim.pid written) and serves it until it exits. */
+    private static void run(Path bundle) throws Exception {
         ContainerSpec spec;
         try {
             spec = ContainerSpec.parseFrom(Files.readAllBytes(bundle.resolve(ShimClient.SPEC)));
@@ -57,6 +87,7 @@ public final class ShimMain {
             fail(bundle, "read " + bundle.resolve(ShimClient.SPEC) + ": " + e.getMessage());
             return;
         }
+        Log.mark("spec");
         var shim = new ShimMain(bundle, spec);
         try {
             shim.container.create();
@@ -84,7 +115,8 @@ public final class ShimMain {
         server.bind(UnixDomainSocketAddress.of(tmp));
         // Listening before the name appears: the launcher's first connect cannot be refused.
         Files.move(tmp, sock, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        Log.info("container " + container.spec().getId() + " created, pid " + container.pid());
+        Log.mark("socket");
+        Log.timeline("container " + container.spec().getId() + " created, pid " + container.pid());
         while (true) {
             SocketChannel ch = server.accept();
             inFlight.incrementAndGet();
@@ -120,6 +152,7 @@ public final class ShimMain {
         var ok = ShimResponse.newBuilder().setEmpty(Empty.getDefaultInstance()).build();
         return switch (req.getRequestCase()) {
             case STATE -> ShimResponse.newBuilder().setState(container.state()).build();
+            case WAIT -> ShimResponse.newBuilder().setState(container.awaitExit(req.getWait().getTimeoutMs())).build();
             case START -> {
                 container.start();
                 yield ok;
@@ -137,6 +170,7 @@ public final class ShimMain {
                 container.reopenLog();
                 yield ok;
             }
+            case ADOPT -> throw new IOException("this shim already serves " + bundle + "; only an idle pool shim adopts");
             case SHUTDOWN -> {
                 shutdownRequested = true;
                 container.shutdown();

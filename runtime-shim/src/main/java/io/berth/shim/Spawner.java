@@ -76,6 +76,7 @@ final class Spawner implements Runnable {
     @Override
     public void run() {
         try {
+            Log.mark("spawner");
             int tid = Syscalls.gettid();
             Fd master = setUp();
             ready.complete(new Ready(tid, master));
@@ -124,12 +125,15 @@ final class Spawner implements Runnable {
         }
         // rslave: host mounts still propagate in (kubelet volumes, rslave/rshared mounts), ours
         // never propagate out (runc's default rootfsPropagation).
+        Log.mark("ns");
         step("make / rslave", () -> Syscalls.mount(null, Path.of("/"), null, MS_REC | MS_SLAVE, null));
         var rfs = new Rootfs(spec, rootfs);
         step("mount rootfs on " + rootfs, rfs::mountOverlay);
+        Log.mark("overlay");
         step("create mount points in " + rootfs, rfs::mountPoints);
         step("mount /dev in " + rootfs, rfs::mountDev);
         step("mount /sys in " + rootfs, rfs::mountSys);
+        Log.mark("dev-sys");
         step("mount the spec's mounts in " + rootfs, rfs::mountSpecMounts);
         step("create the start gate in " + rootfs, () -> rfs.makeGate(security.uid(), security.gid()));
         Fd master = null;
@@ -145,6 +149,7 @@ final class Spawner implements Runnable {
                 FileOps.chown(dir, security.uid(), security.gid());
             }
         });
+        Log.mark("mounts");
         // pivot_root(".", ".") then detach the old root stacked on top (pivot_root(2) NOTES).
         step("pivot_root to " + rootfs, () -> {
             FileOps.chdir(rootfs);
@@ -156,6 +161,7 @@ final class Spawner implements Runnable {
             step("remount / read-only", () -> Syscalls.mount(null, Path.of("/"), null, MS_BIND | MS_REMOUNT | MS_RDONLY, null));
         }
         step("chdir " + cwd, () -> FileOps.chdir(Path.of(cwd)));
+        Log.mark("pivot");
         return master;
     }
 
@@ -184,6 +190,7 @@ final class Spawner implements Runnable {
         }
         Path exe = lookPath(args.getFirst(), spec.getProcess().getEnvList());
         security.applyToThisThread();
+        Log.mark("credentials");
         var s = new Spawn();
         // The gate first: the child blocks here, before exec, until Start opens the other end.
         s.open(3, Rootfs.GATE, Syscalls.O_RDONLY, 0).close(3);

@@ -17,6 +17,7 @@ import java.nio.file.Path;
  * @param network                pod networking: the built-in bridge network, or CNI plugins when configured
  * @param shimDir                the shim's distribution: its jars, libjnidispatch and AOT cache
  * @param pauseBinary            berth-pause, pid 1 of pods that share a PID namespace
+ * @param shimPool               idle shims kept started ahead, so a container does not wait for a JVM to start
  */
 public record AgentConfig(
         String socket,
@@ -29,7 +30,8 @@ public record AgentConfig(
         Images images,
         Network network,
         String shimDir,
-        String pauseBinary) {
+        String pauseBinary,
+        int shimPool) {
 
     public static final Path DEFAULT_FILE = Path.of("/etc/berth/config.toml");
 
@@ -101,7 +103,8 @@ public record AgentConfig(
                 new Network("berth0", java.util.List.of("10.88.0.0/16"), 0, "berth", "/etc/cni/net.d",
                         java.util.List.of("/opt/cni/bin", "/usr/lib/cni")),
                 defaultShimDir(),
-                defaultPauseBinary());
+                defaultPauseBinary(),
+                1);
     }
 
     /** {@code BERTH_HOME/agent/target/pause/berth-pause} in a source build, else the packaged one. */

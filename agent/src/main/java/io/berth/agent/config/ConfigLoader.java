@@ -154,6 +154,9 @@ public final class ConfigLoader {
         validateNetwork(c.network());
         requireAbsolute("shim_dir", c.shimDir());
         requireAbsolute("pause_binary", c.pauseBinary());
+        if (c.shimPool() < 0 || c.shimPool() > 16) {
+            throw new ConfigException("shim_pool: must be 0 to 16 idle shims, got " + c.shimPool());
+        }
     }
 
     private static void validateNetwork(AgentConfig.Network n) {

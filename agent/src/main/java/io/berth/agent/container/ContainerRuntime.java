@@ -20,6 +20,15 @@ public interface ContainerRuntime {
     /** The container's state as its shim (or, once it is gone, its durable exit record) tells it. */
     Observed observe(String bundleDir);
 
+    /**
+     * Blocks until the container has exited (or its shim is gone) and returns true, or returns
+     * false after {@code timeout}. Without a way to wait it returns false at once and callers poll
+     * {@link #observe}.
+     */
+    default boolean awaitExit(String bundleDir, Duration timeout) {
+        return false;
+    }
+
     ExecResult exec(String bundleDir, List<String> args, Duration timeout);
 
     void updateResources(String bundleDir, ContainerPlan.Resources resources);

@@ -19,6 +19,7 @@ import io.berth.shim.api.Seccomp;
 import io.berth.shim.api.ShimClient;
 import io.berth.shim.api.ShimException;
 import io.berth.shim.api.ShimLauncher;
+import io.berth.shim.api.ShimPool;
 import io.berth.shim.api.State;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -37,16 +38,46 @@ public final class ShimRuntime implements ContainerRuntime {
 
     private final Path shimLibDir;
     private final CgroupDriver driver;
+    private final ShimPool pool;
 
+    /** Every container launches its own shim JVM. */
     public ShimRuntime(Path shimLibDir, CgroupDriver driver) {
+        this(shimLibDir, driver, null);
+    }
+
+    private ShimRuntime(Path shimLibDir, CgroupDriver driver, ShimPool pool) {
         this.shimLibDir = shimLibDir;
         this.driver = driver;
+        this.pool = pool;
+    }
+
+    /** Containers go to idle shims started ahead ({@link ShimPool}); {@code poolSize} 0: none. */
+    public static ShimRuntime withPool(Path shimLibDir, Path poolDir, int poolSize, CgroupDriver driver) {
+        if (poolSize == 0) {
+            return new ShimRuntime(shimLibDir, driver);
+        }
+        try {
+            return new ShimRuntime(shimLibDir, driver, ShimPool.start(shimLibDir, poolDir, poolSize));
+        } catch (IOException | RuntimeException e) {
+            // Containers still run, each launching its own shim; only their start-up is slower.
+            LOG.warn("no idle shims: " + e.getMessage(), "shim_dir", shimLibDir, "pool_dir", poolDir);
+            return new ShimRuntime(shimLibDir, driver);
+        }
+    }
+
+    /** Stops the idle shims (shims that run containers are not touched). */
+    public void close() {
+        if (pool != null) pool.close();
     }
 
     @Override
     public void create(ContainerPlan plan) {
         try {
-            ShimLauncher.launch(shimLibDir, Path.of(plan.bundleDir()), spec(plan, driver));
+            if (pool != null) {
+                pool.launch(Path.of(plan.bundleDir()), spec(plan, driver));
+            } else {
+                ShimLauncher.launch(shimLibDir, Path.of(plan.bundleDir()), spec(plan, driver));
+            }
         } catch (ShimException e) {
             throw new BerthException(BerthException.Kind.INTERNAL, e.getMessage() + " (bundle " + plan.bundleDir() + ")", e);
         } catch (IOException e) {
@@ -123,6 +154,18 @@ public final class ShimRuntime implements ContainerRuntime {
             LOG.warn("could not end the processes of a container whose shim died", "bundle", bundle, "error", e.getMessage());
         }
         return new Observed(Observed.Phase.LOST, 0, 0, 0, 0, "", "");
+    }
+
+    @Override
+    public boolean awaitExit(String bundle, Duration timeout) {
+        ShimClient client = ShimClient.connect(Path.of(bundle));
+        try {
+            return client.await(timeout).getStatus() == State.Status.EXITED;
+        } catch (ShimException e) {
+            // Gone without an exit record (killed): observe() reports it LOST, which ends the wait.
+            // A shim that cannot answer this request (an older one) leaves the caller to poll.
+            return !client.alive();
+        }
     }
 
     private static Observed exited(ExitRecord e) {

@@ -56,6 +56,19 @@ public final class ShimClient {
         }
     }
 
+    /**
+     * Blocks until the container has exited (its exit recorded) or {@code timeout} has passed, and
+     * returns its state then; from exit.pb when the shim is already gone.
+     */
+    public State await(java.time.Duration timeout) throws ShimException {
+        try {
+            return call(ShimRequest.newBuilder().setWait(WaitRequest.newBuilder().setTimeoutMs(timeout.toMillis())).build())
+                    .getState();
+        } catch (ShimGoneException e) {
+            return state();
+        }
+    }
+
     /** Releases the container's process from the start gate; returns once it has exec'd. */
     public void start() throws ShimException {
         call(ShimRequest.newBuilder().setStart(StartRequest.getDefaultInstance()).build());

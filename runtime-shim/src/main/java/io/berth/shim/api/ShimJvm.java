@@ -1,9 +1,13 @@
 package io.berth.shim.api;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.stream.Collectors;
 
 /**
  * The one place that knows how a shim JVM is started. The flags are the spike's "tuned" set
@@ -12,8 +16,9 @@ import java.util.List;
  * stacks and code cache, no perf-data file, no attach listener; the pre-extracted libjnidispatch
  * (JNA would otherwise unpack a private copy on every start, about 100 ms); the default CDS archive
  * mapped at a fixed address so its pages stay shared between shims (ArchiveRelocationMode=0); and
- * an AOT cache when the distribution has one (shim.aot next to the jars, trained with exactly
- * these flags: a mismatch makes the JVM ignore it).
+ * an AOT cache when the distribution has a fresh one (shim.aot next to the jars, made by
+ * {@code io.berth.shim.AotTraining} with exactly these flags and class path: the JVM ignores a
+ * cache whose flags or class path differ).
  *
  * <p>Layout of {@code shimLibDir}: the jars of the shim's class path ({@code *.jar}),
  * {@code native/com/sun/jna/linux-x86-64/libjnidispatch.so}, optionally {@code shim.aot}.
@@ -22,6 +27,8 @@ public final class ShimJvm {
     public static final String MAIN_CLASS = "io.berth.shim.ShimMain";
     /** Where the build unpacks libjnidispatch.so inside the shim lib dir. */
     public static final String JNA_NATIVE = "native/com/sun/jna/linux-x86-64";
+    /** The AOT cache inside the shim lib dir. */
+    public static final String AOT_CACHE = "shim.aot";
 
     /** The tuned flags, without class path and main class. */
     public static final List<String> FLAGS = List.of(
@@ -37,21 +44,82 @@ public final class ShimJvm {
         return Path.of(System.getProperty("java.home"), "bin", "java");
     }
 
-    /** The full command line that runs a shim for {@code bundle}. */
+    /** The full command line that runs a shim for {@code bundle}, with the AOT cache when it is fresh. */
     public static List<String> command(Path shimLibDir, Path bundle) {
+        return command(shimLibDir, List.of(bundle.toAbsolutePath().toString()));
+    }
+
+    /** The command line of an idle shim for the warm pool ({@link ShimPool}), waiting in {@code slot}. */
+    public static List<String> idleCommand(Path shimLibDir, Path slot) {
+        return command(shimLibDir, List.of(ShimPool.IDLE_FLAG, slot.toAbsolutePath().toString()));
+    }
+
+    /**
+     * {@code command} as the AOT training run: the same flags and class path, with no cache to read
+     * and the cache written to {@code output} when the JVM exits (JEP 514's one-step training).
+     */
+    public static List<String> trainingCommand(List<String> command, Path output) {
+        var cmd = new ArrayList<String>();
+        for (String arg : command) {
+            if (!arg.startsWith("-XX:AOTCache=")) cmd.add(arg);
+        }
+        cmd.add(1, "-XX:AOTCacheOutput=" + output.toAbsolutePath());
+        return cmd;
+    }
+
+    private static List<String> command(Path shimLibDir, List<String> args) {
         Path lib = shimLibDir.toAbsolutePath();
         var cmd = new ArrayList<String>();
         cmd.add(java().toString());
         cmd.addAll(FLAGS);
         cmd.add("-Djna.boot.library.path=" + lib.resolve(JNA_NATIVE));
-        Path aot = lib.resolve("shim.aot");
-        if (Files.isRegularFile(aot)) {
-            cmd.add("-XX:AOTCache=" + aot);
+        if (aotCacheIsFresh(lib)) {
+            cmd.add("-XX:AOTCache=" + lib.resolve(AOT_CACHE));
         }
         cmd.add("-cp");
-        cmd.add(lib + "/*");
+        cmd.add(classPath(lib));
         cmd.add(MAIN_CLASS);
-        cmd.add(bundle.toAbsolutePath().toString());
+        cmd.addAll(args);
         return cmd;
+    }
+
+    /**
+     * The jars of {@code lib}, sorted by name. Spelled out rather than {@code lib/*}: the JVM
+     * expands a wildcard in directory order, which a copy of the directory need not keep, and an
+     * AOT cache is only used with the class path it was trained with, in the same order.
+     */
+    static String classPath(Path lib) {
+        return jars(lib).stream().map(Path::toString).collect(Collectors.joining(":"));
+    }
+
+    private static List<Path> jars(Path lib) {
+        try (var s = Files.list(lib)) {
+            return s.filter(p -> p.getFileName().toString().endsWith(".jar")).sorted().toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException("list the shim's jars in " + lib + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Whether {@code lib/shim.aot} exists and no jar beside it is newer. A cache older than a jar
+     * was trained on other classes; the JVM's own check (jar size and mtime) is not one to lean
+     * on, so a rebuilt jar without a new training run means no cache rather than stale classes.
+     */
+    public static boolean aotCacheIsFresh(Path lib) {
+        Path aot = lib.resolve(AOT_CACHE);
+        try {
+            if (!Files.isRegularFile(aot)) {
+                return false;
+            }
+            FileTime made = Files.getLastModifiedTime(aot);
+            for (Path jar : jars(lib)) {
+                if (Files.getLastModifiedTime(jar).compareTo(made) > 0) {
+                    return false;
+                }
+            }
+            return true;
+        } catch (IOException | UncheckedIOException e) {
+            return false;
+        }
     }
 }

@@ -27,43 +27,76 @@ public final class ShimLauncher {
     }
 
     public static ShimClient launch(Path shimLibDir, Path bundle, ContainerSpec spec) throws IOException, ShimException {
+        return launch(ShimJvm.command(shimLibDir, bundle.toAbsolutePath()), bundle, spec);
+    }
+
+    /**
+     * Launches the shim JVM {@code jvmCommand} (a {@link ShimJvm} command for {@code bundle}, e.g.
+     * the AOT training run's) and waits until it has CREATED the container.
+     */
+    public static ShimClient launch(List<String> jvmCommand, Path bundle, ContainerSpec spec) throws IOException, ShimException {
+        bundle = prepare(bundle, spec);
+        Path log = bundle.resolve(ShimClient.LOG);
+        // The shim's own timeline starts at its main(); this line shows the JVM's start-up before it.
+        Files.writeString(log, java.time.Instant.now() + " INFO launching shim JVM\n", java.nio.file.StandardOpenOption.CREATE,
+                java.nio.file.StandardOpenOption.APPEND);
+        Process p = start(jvmCommand, log, ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()));
+        return awaitCreated(bundle, spec, p::isAlive, p);
+    }
+
+    /** Clears what a previous shim of {@code bundle} left and writes the spec; returns the absolute bundle. */
+    static Path prepare(Path bundle, ContainerSpec spec) throws IOException {
         bundle = bundle.toAbsolutePath();
         Files.createDirectories(bundle);
         for (String stale : List.of(ShimClient.ERROR, ShimClient.EXIT, ShimClient.SOCKET, ShimClient.PID)) {
             Files.deleteIfExists(bundle.resolve(stale));
         }
         AtomicFile.write(bundle.resolve(ShimClient.SPEC), spec.toBuilder().setBundle(bundle.toString()).build().toByteArray());
+        return bundle;
+    }
 
+    /** Starts a shim JVM in its own session with stdout and stderr appended to {@code log}. */
+    static Process start(List<String> jvmCommand, Path log, ProcessBuilder.Redirect stdin) throws IOException {
         var cmd = new ArrayList<String>();
         // setsid(1) execs directly (a ProcessBuilder child is never a group leader), so the pid we
         // get is the shim's; its new session keeps it from the agent's terminal and signals.
         cmd.add("setsid");
-        cmd.addAll(ShimJvm.command(shimLibDir, bundle));
-        Path log = bundle.resolve(ShimClient.LOG);
-        Process p = new ProcessBuilder(cmd)
-                .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
+        cmd.addAll(jvmCommand);
+        return new ProcessBuilder(cmd)
+                .redirectInput(stdin)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
                 .redirectErrorStream(true)
                 .start();
+    }
 
+    /**
+     * Waits until the shim of {@code bundle} has CREATED the container (its socket appears), has
+     * failed (shim.err), or is gone ({@code alive} false); {@code p} is its process when this JVM
+     * started it, else null.
+     */
+    static ShimClient awaitCreated(Path bundle, ContainerSpec spec, java.util.function.BooleanSupplier alive, Process p)
+            throws ShimException {
         long deadline = System.nanoTime() + CREATE_TIMEOUT.toNanos();
         Path sock = bundle.resolve(ShimClient.SOCKET);
         Path err = bundle.resolve(ShimClient.ERROR);
+        Path log = bundle.resolve(ShimClient.LOG);
         while (true) {
             // The shim publishes its socket (rename into place) only once the container is CREATED.
             if (Files.exists(sock)) {
                 return ShimClient.connect(bundle);
             }
-            if (Files.exists(err) || !p.isAlive()) {
-                try {
-                    p.waitFor(5, java.util.concurrent.TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
+            if (Files.exists(err) || !alive.getAsBoolean()) {
+                if (p != null) {
+                    try {
+                        p.waitFor(5, java.util.concurrent.TimeUnit.SECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
                 }
                 throw new ShimException("create container " + spec.getId() + ": " + shimError(bundle, p));
             }
             if (System.nanoTime() > deadline) {
-                p.destroyForcibly();
+                kill(bundle, p);
                 try {
                     cleanup(bundle);
                 } catch (IOException e) {
@@ -76,9 +109,20 @@ public final class ShimLauncher {
                 Thread.sleep(1);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                p.destroyForcibly();
+                kill(bundle, p);
                 throw new ShimException("interrupted while creating container " + spec.getId());
             }
+        }
+    }
+
+    private static void kill(Path bundle, Process p) {
+        if (p != null) {
+            p.destroyForcibly();
+            return;
+        }
+        long[] pid = ShimClient.shimPid(bundle);
+        if (pid != null && ShimClient.startTime(pid[0]) == pid[1]) {
+            ProcessHandle.of(pid[0]).ifPresent(ProcessHandle::destroyForcibly);
         }
     }
 
@@ -93,7 +137,8 @@ public final class ShimLauncher {
             } catch (IOException ignored) {
                 // no log either
             }
-            return "shim exited" + (p.isAlive() ? "" : " with status " + p.exitValue()) + " without an error file; log tail:\n" + tail;
+            return "shim exited" + (p == null || p.isAlive() ? "" : " with status " + p.exitValue())
+                    + " without an error file; log tail:\n" + tail;
         }
     }
 

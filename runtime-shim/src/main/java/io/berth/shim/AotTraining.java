@@ -1,0 +1,226 @@
+package io.berth.shim;
+
+import io.berth.kernel.cgroup.Cgroups;
+import io.berth.shim.api.CgroupSpec;
+import io.berth.shim.api.ContainerSpec;
+import io.berth.shim.api.ExecRequest;
+import io.berth.shim.api.Mount;
+import io.berth.shim.api.NamespaceRef;
+import io.berth.shim.api.ProcessSpec;
+import io.berth.shim.api.Resources;
+import io.berth.shim.api.Rlimit;
+import io.berth.shim.api.Rootfs;
+import io.berth.shim.api.Seccomp;
+import io.berth.shim.api.ShimClient;
+import io.berth.shim.api.ShimJvm;
+import io.berth.shim.api.ShimLauncher;
+import io.berth.shim.api.ShimPool;
+import io.berth.shim.api.State;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+
+/**
+ * The training run for the shim's AOT cache (JEP 483/514), run by the build at package time:
+ * {@code AotTraining SHIM_LIB_DIR}. It launches a real shim exactly as the agent does
+ * ({@link ShimJvm#trainingCommand}: the same flags and class path as {@link ShimJvm#command}, plus
+ * {@code -XX:AOTCacheOutput}), has it create, start, exec in, update, signal and reap a busybox
+ * container shaped like the agent's (pod files bind-mounted, masked paths, default capabilities,
+ * the RuntimeDefault seccomp profile, a cgroup with limits, a CRI log), and lets it exit, which
+ * writes SHIM_LIB_DIR/shim.aot. A second shim then runs with {@code -XX:AOTMode=on}, which makes
+ * the JVM refuse to start unless it can use the cache: a flag or class path mismatch fails the
+ * build instead of silently costing every shim its cache.
+ *
+ * <p>Making a container needs root and Debian's busybox-static: without them the training is
+ * skipped with a notice (shims then run without a cache, which costs start-up time and memory).
+ */
+public final class AotTraining {
+    private static final Duration TIMEOUT = Duration.ofSeconds(180);
+    private static final List<String> APPLETS = List.of("sh", "true", "sleep", "cat", "echo");
+
+    private AotTraining() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        if (args.length != 1) {
+            System.err.println("usage: AotTraining SHIM_LIB_DIR");
+            System.exit(2);
+        }
+        Path lib = Path.of(args[0]).toAbsolutePath();
+        Path aot = lib.resolve(ShimJvm.AOT_CACHE);
+        Files.deleteIfExists(aot); // a cache from older jars must not outlive this build
+        int uid = (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+        Path busybox = Path.of("/bin/busybox");
+        if (uid != 0 || !Files.isRegularFile(busybox)) {
+            System.out.println("NOTICE: shim AOT training skipped (" + (uid != 0 ? "the build is not root, and making a"
+                    + " container needs root" : busybox + " is missing (Debian's busybox-static)")
+                    + "): shims will run without " + aot + ", slower to start and larger in memory");
+            return;
+        }
+        // Under /tmp, not the build directory: the shim's socket path must fit in 108 bytes (unix(7)).
+        Path scratch = Files.createTempDirectory("berth-shim-aot-");
+        String cgroupParent = "/berth-aot-training-" + ProcessHandle.current().pid();
+        var bundles = new ArrayList<Path>();
+        try {
+            Path layer = rootfsLayer(scratch.resolve("layer"), busybox);
+            long t0 = System.nanoTime();
+            Path training = scratch.resolve("train");
+            bundles.add(training);
+            // The agent's path: an idle pool shim adopts the container (a launched shim runs the same code after main).
+            try (var pool = new ShimPool(scratch.resolve("pool"), 1, false,
+                    slot -> ShimJvm.trainingCommand(ShimJvm.idleCommand(lib, slot), aot), AotTraining::noColdLaunch)) {
+                train(pool.launch(training, spec("train", training, layer, cgroupParent)));
+            }
+            if (!Files.isRegularFile(aot)) {
+                throw new IOException("the training shim exited without writing " + aot + "; its log:\n"
+                        + Files.readString(training.resolve(ShimClient.LOG)));
+            }
+            System.out.printf("shim AOT cache %s: %d MB, trained in %.1f s%n", aot, Files.size(aot) >> 20,
+                    (System.nanoTime() - t0) / 1e9);
+            Path check = scratch.resolve("check");
+            bundles.add(check);
+            try (var pool = new ShimPool(scratch.resolve("pool-check"), 1, false,
+                    slot -> aotModeOn(lib, ShimJvm.idleCommand(lib, slot)), AotTraining::noColdLaunch)) {
+                verify(check, () -> pool.launch(check, spec("check", check, layer, cgroupParent)));
+            }
+            Path direct = scratch.resolve("direct");
+            bundles.add(direct);
+            verify(direct, () -> ShimLauncher.launch(aotModeOn(lib, ShimJvm.command(lib, direct)), direct,
+                    spec("direct", direct, layer, cgroupParent)));
+        } catch (Exception e) {
+            Files.deleteIfExists(aot);
+            throw e;
+        } finally {
+            for (Path b : bundles) {
+                ShimLauncher.cleanup(b);
+            }
+            Cgroups.host().open(cgroupParent).remove(Duration.ofSeconds(10));
+            deleteTree(scratch);
+        }
+    }
+
+    /** Drives the shim through every request it serves, then waits until it has exited. */
+    private static void train(ShimClient c) throws Exception {
+        c.state();
+        c.start();
+        for (int i = 0; i < 3; i++) {
+            var r = c.exec(ExecRequest.newBuilder().addArgs("sh").addArgs("-c").addArgs("echo exec; cat /etc/hostname")
+                    .setTimeoutMs(10_000).build());
+            if (r.getExitCode() != 0) {
+                throw new IOException("exec in the training container exited " + r.getExitCode() + ": "
+                        + r.getStderr().toStringUtf8());
+            }
+        }
+        c.updateResources(Resources.newBuilder().setMemoryLimitBytes(64 << 20).setCpuShares(512).setPidsLimit(64).build());
+        c.reopenLog();
+        c.state();
+        c.kill(15, false); // the script traps TERM and exits 0, as the bench's containers do
+        long deadline = System.nanoTime() + TIMEOUT.toNanos();
+        while (c.state().getStatus() != State.Status.EXITED) {
+            if (System.nanoTime() > deadline) throw new IOException("training container did not exit on SIGTERM");
+            Thread.sleep(5);
+        }
+        // The JVM writes the cache as it exits (it runs a second JVM to assemble it): wait for that.
+        while (c.alive()) {
+            if (System.nanoTime() > deadline) {
+                throw new IOException("training shim did not exit within " + TIMEOUT.toSeconds() + " s");
+            }
+            Thread.sleep(20);
+        }
+    }
+
+    private static List<String> noColdLaunch(Path bundle) {
+        throw new IllegalStateException("the idle shim did not adopt " + bundle + " (see its log in the pool directory)");
+    }
+
+    /** {@code command} with {@code -XX:AOTMode=on}: the JVM refuses to start unless it can use the cache. */
+    private static List<String> aotModeOn(Path lib, List<String> command) {
+        if (command.stream().noneMatch(a -> a.startsWith("-XX:AOTCache="))) {
+            throw new IllegalStateException("ShimJvm does not use the fresh cache in " + lib + ": " + command);
+        }
+        var cmd = new ArrayList<>(command);
+        cmd.add(1, "-XX:AOTMode=on");
+        return cmd;
+    }
+
+    private interface Launch {
+        ShimClient run() throws Exception;
+    }
+
+    /** A shim under {@code -XX:AOTMode=on} creates and starts a container: the cache is usable. */
+    private static void verify(Path bundle, Launch launch) throws Exception {
+        ShimClient c;
+        try {
+            c = launch.run();
+        } catch (Exception e) {
+            String log = Files.exists(bundle.resolve(ShimClient.LOG)) ? Files.readString(bundle.resolve(ShimClient.LOG)) : "";
+            throw new IOException("a shim with -XX:AOTMode=on does not start, so the JVM rejects the trained cache"
+                    + " (flags or class path differ from ShimJvm's?): " + e.getMessage() + "\n" + log, e);
+        }
+        c.start();
+        c.shutdown();
+    }
+
+    private static ContainerSpec spec(String id, Path bundle, Path layer, String cgroupParent) throws IOException {
+        Files.createDirectories(bundle.resolve("upper"));
+        Files.createDirectories(bundle.resolve("work"));
+        Path pod = Files.createDirectories(bundle.resolve("pod"));
+        Files.writeString(pod.resolve("hostname"), "aot-" + id + "\n");
+        Files.writeString(pod.resolve("hosts"), "127.0.0.1\tlocalhost\n");
+        Files.writeString(pod.resolve("resolv.conf"), "nameserver 127.0.0.1\n");
+        var b = ContainerSpec.newBuilder().setId("aot-" + id).setBundle(bundle.toString()).setHostname("aot-" + id)
+                .setRootfs(Rootfs.newBuilder().addLowerDirs(layer.toString()).setUpperDir(bundle.resolve("upper").toString())
+                        .setWorkDir(bundle.resolve("work").toString()))
+                .setProcess(ProcessSpec.newBuilder().addArgs("sh").addArgs("-c")
+                        .addArgs("trap 'exit 0' TERM; echo started; echo warn >&2; sleep 3600 & wait")
+                        .addEnv("PATH=/bin").addEnv("HOME=/").setCwd("/")
+                        .addAllCapabilities(List.of("CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER",
+                                "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP",
+                                "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE"))
+                        .setNoNewPrivileges(true)
+                        .addRlimits(Rlimit.newBuilder().setType("RLIMIT_NOFILE").setSoft(1024).setHard(1024))
+                        .setOomScoreAdj(500)
+                        .setSeccomp(Seccomp.newBuilder().setKind(Seccomp.Kind.RUNTIME_DEFAULT)))
+                .addAllMaskedPaths(List.of("/proc/kcore", "/proc/keys", "/proc/timer_list", "/sys/firmware"))
+                .addAllReadonlyPaths(List.of("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"))
+                .setCgroup(CgroupSpec.newBuilder().setParent(cgroupParent).setName(id))
+                .setResources(Resources.newBuilder().setMemoryLimitBytes(128 << 20).setCpuShares(256).setPidsLimit(128))
+                .setLogPath(bundle.resolve("ctr.log").toString());
+        for (String f : List.of("hostname", "hosts", "resolv.conf")) {
+            b.addMounts(Mount.newBuilder().setSource(pod.resolve(f).toString()).setDestination("/etc/" + f).setType("bind")
+                    .addAllOptions(List.of("rbind", "nosuid", "nodev", "noexec")));
+        }
+        b.addMounts(Mount.newBuilder().setSource("tmpfs").setDestination("/tmp").setType("tmpfs")
+                .addAllOptions(List.of("nosuid", "nodev", "size=1m")));
+        for (var t : List.of(NamespaceRef.Type.PID, NamespaceRef.Type.MOUNT, NamespaceRef.Type.IPC,
+                NamespaceRef.Type.UTS, NamespaceRef.Type.NET)) {
+            b.addNamespaces(NamespaceRef.newBuilder().setType(t));
+        }
+        return b.build();
+    }
+
+    private static Path rootfsLayer(Path layer, Path busybox) throws IOException {
+        Path bin = Files.createDirectories(layer.resolve("bin"));
+        Files.copy(busybox, bin.resolve("busybox"));
+        for (String a : APPLETS) {
+            Files.createSymbolicLink(bin.resolve(a), Path.of("busybox"));
+        }
+        for (String d : List.of("etc", "tmp", "proc", "sys", "dev")) {
+            Files.createDirectories(layer.resolve(d));
+        }
+        return layer;
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) return;
+        try (var s = Files.walk(dir)) {
+            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
+}

@@ -1,0 +1,125 @@
+package io.berth.shim;
+
+import io.berth.shim.api.Empty;
+import io.berth.shim.api.ShimClient;
+import io.berth.shim.api.ShimPool;
+import io.berth.shim.api.ShimRequest;
+import io.berth.shim.api.ShimResponse;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A pre-started shim of the agent's warm pool ({@link ShimPool}), before it has a container: it has
+ * already paid the JVM's start-up and {@link ShimMain#warmUp}, listens on SLOT/pool.sock and waits
+ * for one {@code AdoptRequest}. Then it writes BUNDLE/shim.pid, moves its log to BUNDLE/shim.log,
+ * answers, and from there on is that bundle's shim like any launched one.
+ *
+ * <p>Its stdin is a pipe from the agent that started it, which never writes to it: EOF there while
+ * still idle means that agent is gone, and nobody will adopt this shim, so it exits (an agent
+ * killed with SIGKILL leaves no idle JVMs behind). Once adopted it ignores that pipe: a container's
+ * shim outlives the agent.
+ */
+final class IdleShim {
+    private static final int IDLE = 0;
+    private static final int ADOPTED = 1;
+    private static final int LEAVING = 2;
+    private static final AtomicInteger STATE = new AtomicInteger(IDLE);
+
+    private IdleShim() {
+    }
+
+    /** Serves SLOT/pool.sock until adopted; returns the bundle, with its shim.pid written. */
+    static Path awaitAdoption(Path slot) throws IOException {
+        Thread.ofPlatform().name("agent-watch").daemon(true).start(IdleShim::watchAgent);
+        Path sock = slot.resolve(ShimPool.SOCKET);
+        Path tmp = slot.resolve(".pool.sock.tmp");
+        Files.deleteIfExists(tmp);
+        try (var server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            server.bind(UnixDomainSocketAddress.of(tmp));
+            ShimMain.writePid(slot);
+            // Listening before the name appears: a pool that sees the socket can connect.
+            Files.move(tmp, sock, StandardCopyOption.ATOMIC_MOVE);
+            Log.mark("idle");
+            Log.timeline("idle pool shim ready in " + slot);
+            while (true) {
+                try (SocketChannel ch = server.accept()) {
+                    ShimRequest req = ShimRequest.parseDelimitedFrom(Channels.newInputStream(ch));
+                    if (req == null) continue;
+                    OutputStream out = Channels.newOutputStream(ch);
+                    switch (req.getRequestCase()) {
+                        case ADOPT -> {
+                            if (!STATE.compareAndSet(IDLE, ADOPTED)) {
+                                reply(out, ShimResponse.newBuilder().setError("idle shim is exiting").build());
+                                continue;
+                            }
+                            Path bundle = Path.of(req.getAdopt().getBundle()).toAbsolutePath();
+                            ShimMain.writePid(bundle);
+                            Files.deleteIfExists(sock);
+                            Files.deleteIfExists(slot.resolve(ShimClient.PID));
+                            redirectLog(bundle.resolve(ShimClient.LOG));
+                            Log.info("adopted from pool slot " + slot + " for bundle " + bundle);
+                            reply(out, ShimResponse.newBuilder().setEmpty(Empty.getDefaultInstance()).build());
+                            return bundle;
+                        }
+                        case SHUTDOWN -> {
+                            STATE.set(LEAVING);
+                            reply(out, ShimResponse.newBuilder().setEmpty(Empty.getDefaultInstance()).build());
+                            leave(slot);
+                        }
+                        default -> reply(out, ShimResponse.newBuilder().setError("idle pool shim: "
+                                + req.getRequestCase() + " before adoption").build());
+                    }
+                } catch (IOException e) {
+                    Log.warn("pool request: " + e.getMessage());
+                }
+            }
+        }
+    }
+
+    private static void reply(OutputStream out, ShimResponse r) throws IOException {
+        r.writeDelimitedTo(out);
+        out.flush();
+    }
+
+    /** From here on the shim's own log lines go to the bundle, where the agent looks for them. */
+    private static void redirectLog(Path log) throws IOException {
+        var stream = new PrintStream(new FileOutputStream(log.toFile(), true), true);
+        System.setErr(stream);
+        System.setOut(stream);
+    }
+
+    private static void watchAgent() {
+        try {
+            while (System.in.read() >= 0) {
+                // the agent never writes; nothing to do
+            }
+        } catch (IOException e) {
+            // treated as EOF
+        }
+        if (STATE.compareAndSet(IDLE, LEAVING)) {
+            Log.info("the agent that started this idle shim is gone: exiting");
+            System.exit(0);
+        }
+    }
+
+    private static void leave(Path slot) {
+        try {
+            Files.deleteIfExists(slot.resolve(ShimPool.SOCKET));
+            Files.deleteIfExists(slot.resolve(ShimClient.PID));
+        } catch (IOException e) {
+            Log.warn("remove " + slot + ": " + e.getMessage());
+        }
+        System.exit(0);
+    }
+}
