@@ -16,6 +16,7 @@ import java.nio.file.Path;
  * @param images                 image pulls: download concurrency, registry hosts, credentials
  * @param network                pod networking: the built-in bridge network, or CNI plugins when configured
  * @param shimDir                the shim's distribution: its jars, libjnidispatch and AOT cache
+ * @param streaming              the streaming server for Exec, Attach and PortForward
  */
 public record AgentConfig(
         String socket,
@@ -27,12 +28,24 @@ public record AgentConfig(
         Http http,
         Images images,
         Network network,
-        String shimDir) {
+        String shimDir,
+        Streaming streaming) {
 
     public static final Path DEFAULT_FILE = Path.of("/etc/berth/config.toml");
 
     /** @param address the address to bind (127.0.0.1 keeps metrics off the network); port 0 picks a free port */
     public record Http(String address, int port) {
+    }
+
+    /**
+     * The {@code [streaming]} table: the HTTP listener whose single-use URLs Exec, Attach and
+     * PortForward return (kubelet's streaming server).
+     *
+     * @param address         the address to bind, also the host of the URLs (kubelet connects to it)
+     * @param port            its port; 0 picks a free one
+     * @param tokenTtlSeconds how long an unused URL stays valid (kubelet's default: 60 s)
+     */
+    public record Streaming(String address, int port, int tokenTtlSeconds) {
     }
 
     /**
@@ -98,7 +111,8 @@ public record AgentConfig(
                 new Images(3, "/etc/berth/certs.d", "", 4 << 20, java.util.Map.of()),
                 new Network("berth0", java.util.List.of("10.88.0.0/16"), 0, "berth", "/etc/cni/net.d",
                         java.util.List.of("/opt/cni/bin", "/usr/lib/cni")),
-                defaultShimDir());
+                defaultShimDir(),
+                new Streaming("127.0.0.1", 0, 60));
     }
 
     /**
