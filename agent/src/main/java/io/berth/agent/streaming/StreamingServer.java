@@ -1,6 +1,5 @@
 package io.berth.agent.streaming;
 
-import io.berth.agent.domain.BerthException;
 import io.berth.agent.log.Log;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.Unpooled;
@@ -136,14 +135,9 @@ public final class StreamingServer implements AutoCloseable {
                 respond(ctx, HttpResponseStatus.NOT_FOUND, "404 page not found");
                 return;
             }
+            // No second look at the container here: the session's start checks it, and a failure
+            // goes to the client on the error stream, as kubelet's server reports it.
             StreamRequest request = found.get();
-            try {
-                targets.check(request);
-            } catch (BerthException e) {
-                respond(ctx, e.kind() == BerthException.Kind.NOT_FOUND ? HttpResponseStatus.NOT_FOUND
-                        : HttpResponseStatus.INTERNAL_SERVER_ERROR, e.getMessage());
-                return;
-            }
             String upgrade = req.headers().get(HttpHeaderNames.UPGRADE, "");
             String connection = req.headers().get(HttpHeaderNames.CONNECTION, "").toLowerCase(Locale.ROOT);
             if (!connection.contains("upgrade")) {

@@ -238,6 +238,15 @@ public final class SpdyClient implements AutoCloseable {
             return out.toByteArray();
         }
 
+        /** Counts (and drops) everything until the server ends the stream; returns the byte count. */
+        public long drain(Duration timeout) throws IOException, InterruptedException {
+            long deadline = System.nanoTime() + timeout.toNanos();
+            long n = 0;
+            byte[] b;
+            while ((b = read(Duration.ofNanos(Math.max(1, deadline - System.nanoTime())))) != null) n += b.length;
+            return n;
+        }
+
         /** Reads until the text received so far contains {@code expected}; returns all of it. */
         public String readUntil(String expected, Duration timeout) throws IOException, InterruptedException {
             long deadline = System.nanoTime() + timeout.toNanos();
