@@ -24,6 +24,9 @@ import io.berth.agent.host.StoreImageSource;
 import io.berth.agent.log.Log;
 import io.berth.agent.pod.PodManager;
 import io.berth.agent.shim.ShimRuntime;
+import io.berth.agent.shim.ShimStreamTargets;
+import io.berth.agent.streaming.StreamingServer;
+import io.berth.agent.streaming.TokenStore;
 import io.berth.kernel.cgroup.Cgroups;
 import io.berth.net.NetworkConfig;
 import io.berth.net.PodNetworks;
@@ -97,8 +100,15 @@ public final class Agent {
             });
 
             String configJson = configJson(config);
+            var streamTargets = new ShimStreamTargets(containers, pods);
+            var s = config.streaming();
+            StreamingServer streaming = StreamingServer.start(s.address(), s.port(), new TokenStore(
+                    java.time.Clock.systemUTC(), java.time.Duration.ofSeconds(s.tokenTtlSeconds()),
+                    TokenStore.DEFAULT_MAX_IN_FLIGHT), streamTargets);
+            cleanups.push("stop streaming server", streaming::close);
+
             var runtime = new CriRuntimeService(new Version(), new Status(conditions, () -> configJson),
-                    new RuntimeConfig(driver), pods, containers);
+                    new RuntimeConfig(driver), pods, containers, streaming, streamTargets);
             CriServer cri = CriServer.start(config.socketPath(), new CriBoundary(new CriMetrics(registry)),
                     List.of(runtime, new CriImageService(images, new ContainerFilesystems(containers))));
             cleanups.push("stop CRI server", () -> cri.stop(config.shutdownGraceSeconds()));

@@ -101,6 +101,23 @@ public final class FileOps {
         }
     }
 
+    /**
+     * Sets a terminal's size: ioctl(2) TIOCSWINSZ with a struct winsize {ws_row, ws_col, ws_xpixel,
+     * ws_ypixel} (ioctl_tty(2)); on a pty master the foreground process group gets SIGWINCH.
+     */
+    public static void setWindowSize(Fd tty, int rows, int cols) {
+        try (Memory m = new Memory(8)) {
+            m.clear();
+            m.setShort(0, (short) rows);
+            m.setShort(2, (short) cols);
+            try {
+                LIBC.ioctl(tty.get(), 0x5414L, m);
+            } catch (LastErrorException e) {
+                throw new SyscallException("ioctl", "TIOCSWINSZ " + rows + "x" + cols + " on " + tty, e.getErrorCode());
+            }
+        }
+    }
+
     /** pipe2(2) with O_CLOEXEC: [read end, write end]. */
     public static Fd[] pipe(String what) {
         int[] fds = new int[2];

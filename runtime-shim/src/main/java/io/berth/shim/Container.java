@@ -15,6 +15,9 @@ import io.berth.shim.api.Rlimit;
 import io.berth.shim.api.ShimClient;
 import io.berth.shim.api.State;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -50,7 +53,9 @@ final class Container {
     private CriLog log;
     private Spawner spawner;
     private final List<Thread> pumps = new ArrayList<>();
-    private Fd stdinWriter;
+    private volatile Fd stdinWriter;
+    private volatile Fd ptyMaster;
+    private final Attachments attachments = new Attachments();
     private long oomBaseline;
 
     private volatile State.Status status = State.Status.CREATED;
@@ -177,6 +182,7 @@ final class Container {
         Log.mark("cgroup");
         try {
             Spawner.Ready ready = await(spawner.ready, "set up the container");
+            ptyMaster = ready.ptyMaster();
             pid = findChild(ready.tid());
             Log.mark("child");
         } catch (IOException | RuntimeException e) {
@@ -220,6 +226,7 @@ final class Container {
             @Override
             public void accept(byte[] buf, int len) throws IOException {
                 log.write(stream, buf, 0, len);
+                attachments.output(stream, buf, len);
             }
 
             @Override
@@ -370,6 +377,73 @@ final class Container {
         Syscalls.kill(pid, signal);
     }
 
+    /**
+     * CRI Attach: this connection gets the container's output (besides the log) until the
+     * container exits, and feeds its stdin when the container was created with stdin. With
+     * stdin_once the container's stdin is closed when the first client that used it detaches
+     * (CRI ContainerConfig.stdin_once); a pty cannot be half-closed, so with a tty it stays.
+     */
+    void attach(io.berth.shim.api.AttachRequest req, SocketChannel ch, InputStream in, OutputStream out) throws IOException {
+        if (status != State.Status.RUNNING) {
+            StreamExec.refuse(out, "attach to container " + spec.getId() + ": it is " + status + ", not RUNNING");
+            return;
+        }
+        boolean tty = spec.getProcess().getTty();
+        var frames = new FrameWriter(out);
+        var client = new Attachments.Client(req.getStdout(), req.getStderr() && !tty, frames);
+        io.berth.shim.api.ShimResponse.newBuilder().setEmpty(io.berth.shim.api.Empty.getDefaultInstance()).build()
+                .writeDelimitedTo(out);
+        out.flush();
+        if (!attachments.add(client)) {
+            frames.exit(attachments.exitCode(), attachments.signal(), "");
+            return;
+        }
+        Thread writer = Thread.ofPlatform().name("attach-" + spec.getId()).daemon(true).start(() -> client.run(() -> {
+            try {
+                ch.shutdownInput(); // ends the read loop below
+            } catch (IOException e) {
+                // already closed
+            }
+        }));
+        boolean useStdin = req.getStdin() && spec.getProcess().getStdin();
+        try {
+            while (true) {
+                io.berth.shim.api.StreamFrame f = io.berth.shim.api.StreamFrame.parseDelimitedFrom(in);
+                if (f == null) break;
+                switch (f.getFrameCase()) {
+                    case STDIN -> {
+                        Fd input = tty ? ptyMaster : stdinWriter;
+                        if (useStdin && input != null) StreamExec.write(input, f.getStdin().toByteArray());
+                    }
+                    case STDIN_EOF -> {
+                        if (useStdin) stdinDetached();
+                    }
+                    case RESIZE -> {
+                        if (tty) StreamExec.resize(ptyMaster, f.getResize());
+                    }
+                    default -> Log.warn("attach to " + spec.getId() + ": unexpected frame " + f.getFrameCase());
+                }
+            }
+        } catch (IOException e) {
+            // the client went away
+        } finally {
+            attachments.remove(client);
+            if (useStdin) stdinDetached();
+        }
+        try {
+            writer.join(5000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void stdinDetached() {
+        Fd w = stdinWriter;
+        if (spec.getProcess().getStdinOnce() && w != null) {
+            w.close();
+        }
+    }
+
     void update(io.berth.shim.api.Resources r) throws IOException {
         cgroup.apply(resources(r));
     }
@@ -443,6 +517,7 @@ final class Container {
             Log.warn("close log: " + e.getMessage());
         }
         if (stdinWriter != null) stdinWriter.close();
+        attachments.exit(rec.getExitCode(), rec.getSignal());
         finished.complete(null);
         onExit.run();
     }

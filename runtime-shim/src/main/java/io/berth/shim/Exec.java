@@ -37,7 +37,6 @@ final class Exec {
         if (req.getArgsCount() == 0) {
             throw new IOException("exec in " + c.spec().getId() + ": no args");
         }
-        int target = c.pid();
         Fd[] out = FileOps.pipe("exec stdout");
         Fd[] err = FileOps.pipe("exec stderr");
         Fd[] in = FileOps.pipe("exec stdin");
@@ -55,32 +54,14 @@ final class Exec {
             }
         });
 
-        List<String> env = req.getEnvCount() > 0 ? req.getEnvList() : c.spec().getProcess().getEnvList();
-        String cwd = !req.getCwd().isEmpty() ? req.getCwd()
-                : c.spec().getProcess().getCwd().isEmpty() ? "/" : c.spec().getProcess().getCwd();
-        var spawned = new CompletableFuture<Integer>();
-        boolean v2 = isV2(c);
-        Thread.ofPlatform().name("exec-" + c.spec().getId()).daemon(true).start(() -> {
-            try {
-                spawned.complete(spawnInside(c, target, req.getArgsList(), env, cwd, in[0], out[1], err[1], v2));
-            } catch (Throwable t) {
-                spawned.completeExceptionally(t);
-            }
-        });
         int pid;
         try {
-            pid = spawned.get(30, TimeUnit.SECONDS);
-        } catch (Exception e) {
-            Throwable cause = e instanceof java.util.concurrent.ExecutionException ? e.getCause() : e;
-            throw new IOException("exec " + req.getArgsList() + " in " + c.spec().getId() + ": " + cause.getMessage(), cause);
+            pid = start(c, req.getArgsList(), req.getEnvList(), req.getCwd(),
+                    spawn -> spawn.dup2(in[0], 0).dup2(out[1], 1).dup2(err[1], 2));
         } finally {
             out[1].close();
             err[1].close();
             in[0].close();
-        }
-        if (v2) {
-            // cgroup v2 cannot move one thread; place the exec'd process by pid.
-            c.cgroup().addProcess(pid);
         }
         var waited = new CompletableFuture<Processes.WaitStatus>();
         Thread.ofPlatform().name("exec-wait-" + pid).daemon(true).start(() -> {
@@ -113,6 +94,40 @@ final class Exec {
                 .setStdoutTruncated(outSink.truncated).setStderrTruncated(errSink.truncated).build();
     }
 
+    /**
+     * Starts {@code args} in the container (env and cwd default to the container's) on a fresh
+     * single-use thread, with its stdio set up by {@code stdio}; returns its host pid once it is
+     * in the container's cgroup. The caller closes its copies of the child's fds afterwards.
+     */
+    static int start(Container c, List<String> args, List<String> reqEnv, String reqCwd,
+            java.util.function.Consumer<Spawn> stdio) throws IOException {
+        int target = c.pid();
+        List<String> env = !reqEnv.isEmpty() ? reqEnv : c.spec().getProcess().getEnvList();
+        String cwd = !reqCwd.isEmpty() ? reqCwd
+                : c.spec().getProcess().getCwd().isEmpty() ? "/" : c.spec().getProcess().getCwd();
+        var spawned = new CompletableFuture<Integer>();
+        boolean v2 = isV2(c);
+        Thread.ofPlatform().name("exec-" + c.spec().getId()).daemon(true).start(() -> {
+            try {
+                spawned.complete(spawnInside(c, target, args, env, cwd, stdio, v2));
+            } catch (Throwable t) {
+                spawned.completeExceptionally(t);
+            }
+        });
+        int pid;
+        try {
+            pid = spawned.get(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            Throwable cause = e instanceof java.util.concurrent.ExecutionException ? e.getCause() : e;
+            throw new IOException("exec " + args + " in " + c.spec().getId() + ": " + cause.getMessage(), cause);
+        }
+        if (v2) {
+            // cgroup v2 cannot move one thread; place the exec'd process by pid.
+            c.cgroup().addProcess(pid);
+        }
+        return pid;
+    }
+
     private static boolean isV2(Container c) {
         try {
             return io.berth.kernel.cgroup.Cgroups.host().isV2();
@@ -131,7 +146,7 @@ final class Exec {
 
     /** On the fresh exec thread: cgroup (v1 thread move), namespaces (mount last), security, spawn. */
     private static int spawnInside(Container c, int target, List<String> args, List<String> env, String cwd,
-            Fd stdin, Fd stdout, Fd stderr, boolean v2) throws IOException {
+            java.util.function.Consumer<Spawn> stdio, boolean v2) throws IOException {
         if (!v2) {
             // v1: move this thread into the container's cgroups; the child is born there, with no
             // window in which it runs outside its limits. The thread exits right after.
@@ -153,7 +168,9 @@ final class Exec {
         FileOps.chdir(Path.of(cwd));
         Path exe = Spawner.lookPath(args.getFirst(), env);
         c.security().applyToThisThread();
-        return new Spawn().dup2(stdin, 0).dup2(stdout, 1).dup2(stderr, 2).spawn(exe, args, env);
+        var spawn = new Spawn();
+        stdio.accept(spawn);
+        return spawn.spawn(exe, args, env);
     }
 
 }

@@ -129,6 +129,19 @@ public final class ShimMain {
             InputStream in = Channels.newInputStream(ch);
             ShimRequest req = ShimRequest.parseDelimitedFrom(in);
             if (req == null) return;
+            // Streams answer for themselves, then keep the connection for their frames.
+            switch (req.getRequestCase()) {
+                case STREAM_EXEC -> {
+                    StreamExec.serve(container, req.getStreamExec(), in, Channels.newOutputStream(ch));
+                    return;
+                }
+                case ATTACH -> {
+                    container.attach(req.getAttach(), ch, in, Channels.newOutputStream(ch));
+                    return;
+                }
+                default -> {
+                }
+            }
             ShimResponse resp;
             try {
                 resp = dispatch(req);
@@ -176,6 +189,7 @@ public final class ShimMain {
                 container.shutdown();
                 yield ok;
             }
+            case STREAM_EXEC, ATTACH -> throw new IllegalStateException("streams are served by handle()");
             case REQUEST_NOT_SET -> throw new IOException("empty request");
         };
     }

@@ -18,6 +18,7 @@ import java.nio.file.Path;
  * @param shimDir                the shim's distribution: its jars, libjnidispatch and AOT cache
  * @param pauseBinary            berth-pause, pid 1 of pods that share a PID namespace
  * @param shimPool               idle shims kept started ahead, so a container does not wait for a JVM to start
+ * @param streaming              the streaming server for Exec, Attach and PortForward
  */
 public record AgentConfig(
         String socket,
@@ -31,12 +32,24 @@ public record AgentConfig(
         Network network,
         String shimDir,
         String pauseBinary,
-        int shimPool) {
+        int shimPool,
+        Streaming streaming) {
 
     public static final Path DEFAULT_FILE = Path.of("/etc/berth/config.toml");
 
     /** @param address the address to bind (127.0.0.1 keeps metrics off the network); port 0 picks a free port */
     public record Http(String address, int port) {
+    }
+
+    /**
+     * The {@code [streaming]} table: the HTTP listener whose single-use URLs Exec, Attach and
+     * PortForward return (kubelet's streaming server).
+     *
+     * @param address         the address to bind, also the host of the URLs (kubelet connects to it)
+     * @param port            its port; 0 picks a free one
+     * @param tokenTtlSeconds how long an unused URL stays valid (kubelet's default: 60 s)
+     */
+    public record Streaming(String address, int port, int tokenTtlSeconds) {
     }
 
     /**
@@ -104,7 +117,8 @@ public record AgentConfig(
                         java.util.List.of("/opt/cni/bin", "/usr/lib/cni")),
                 defaultShimDir(),
                 defaultPauseBinary(),
-                1);
+                1,
+                new Streaming("127.0.0.1", 0, 60));
     }
 
     /** {@code BERTH_HOME/agent/target/pause/berth-pause} in a source build, else the packaged one. */

@@ -35,7 +35,9 @@ public final class ConfigLoader {
             "--log-level", "log_level",
             "--cgroup-driver", "cgroup_driver",
             "--http-address", "http.address",
-            "--http-port", "http.port");
+            "--http-port", "http.port",
+            "--streaming-address", "streaming.address",
+            "--streaming-port", "streaming.port");
 
     private static final Set<String> CGROUP_DRIVERS = Set.of("auto", "cgroupfs", "systemd");
 
@@ -150,12 +152,25 @@ public final class ConfigLoader {
         if (c.http().port() < 0 || c.http().port() > 65535) {
             throw new ConfigException("http.port: " + c.http().port() + " is not a TCP port (0 picks a free one)");
         }
+        validateStreaming(c.streaming());
         validateImages(c.images());
         validateNetwork(c.network());
         requireAbsolute("shim_dir", c.shimDir());
         requireAbsolute("pause_binary", c.pauseBinary());
         if (c.shimPool() < 0 || c.shimPool() > 16) {
             throw new ConfigException("shim_pool: must be 0 to 16 idle shims, got " + c.shimPool());
+        }
+    }
+
+    private static void validateStreaming(AgentConfig.Streaming s) {
+        if (s == null || s.address() == null || s.address().isBlank()) {
+            throw new ConfigException("streaming.address: must not be empty");
+        }
+        if (s.port() < 0 || s.port() > 65535) {
+            throw new ConfigException("streaming.port: " + s.port() + " is not a TCP port (0 picks a free one)");
+        }
+        if (s.tokenTtlSeconds() < 1 || s.tokenTtlSeconds() > 3600) {
+            throw new ConfigException("streaming.token_ttl_seconds: must be 1 to 3600, got " + s.tokenTtlSeconds());
         }
     }
 

@@ -19,7 +19,12 @@ import io.berth.agent.cri.sandbox.PodSandboxStatus;
 import io.berth.agent.cri.sandbox.RemovePodSandbox;
 import io.berth.agent.cri.sandbox.RunPodSandbox;
 import io.berth.agent.cri.sandbox.StopPodSandbox;
+import io.berth.agent.cri.streaming.Attach;
+import io.berth.agent.cri.streaming.Exec;
+import io.berth.agent.cri.streaming.PortForward;
 import io.berth.agent.pod.PodManager;
+import io.berth.agent.streaming.StreamTargets;
+import io.berth.agent.streaming.StreamingServer;
 import io.berth.cri.v1.*;
 import io.grpc.stub.StreamObserver;
 
@@ -46,9 +51,12 @@ public final class CriRuntimeService extends RuntimeServiceGrpc.RuntimeServiceIm
     private final UpdateContainerResources updateContainerResources;
     private final ReopenContainerLog reopenContainerLog;
     private final ExecSync execSync;
+    private final Exec exec;
+    private final Attach attach;
+    private final PortForward portForward;
 
     public CriRuntimeService(Version version, Status status, RuntimeConfig runtimeConfig, PodManager pods,
-            ContainerManager containers) {
+            ContainerManager containers, StreamingServer streaming, StreamTargets streamTargets) {
         this.version = version;
         this.status = status;
         this.runtimeConfig = runtimeConfig;
@@ -67,6 +75,9 @@ public final class CriRuntimeService extends RuntimeServiceGrpc.RuntimeServiceIm
         this.updateContainerResources = new UpdateContainerResources(containers);
         this.reopenContainerLog = new ReopenContainerLog(containers);
         this.execSync = new ExecSync(containers);
+        this.exec = new Exec(streaming, streamTargets);
+        this.attach = new Attach(streaming, streamTargets);
+        this.portForward = new PortForward(streaming, streamTargets);
     }
 
     @Override
@@ -160,5 +171,20 @@ public final class CriRuntimeService extends RuntimeServiceGrpc.RuntimeServiceIm
     @Override
     public void execSync(ExecSyncRequest request, StreamObserver<ExecSyncResponse> response) {
         Unary.call(execSync, request, response);
+    }
+
+    @Override
+    public void exec(ExecRequest request, StreamObserver<ExecResponse> response) {
+        Unary.call(exec, request, response);
+    }
+
+    @Override
+    public void attach(AttachRequest request, StreamObserver<AttachResponse> response) {
+        Unary.call(attach, request, response);
+    }
+
+    @Override
+    public void portForward(PortForwardRequest request, StreamObserver<PortForwardResponse> response) {
+        Unary.call(portForward, request, response);
     }
 }

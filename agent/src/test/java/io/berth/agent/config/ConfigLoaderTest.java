@@ -112,4 +112,17 @@ class ConfigLoaderTest {
         var e = assertThrows(ConfigException.class, () -> load(args));
         assertTrue(e.getMessage().contains(expected), e.getMessage());
     }
+
+    @Test
+    void theStreamingTableHasDefaultsAndIsValidated() throws Exception {
+        var c = load("--config", "/dev/null");
+        assertEquals(new AgentConfig.Streaming("127.0.0.1", 0, 60), c.streaming());
+        c = load("--config", file("[streaming]\naddress = \"0.0.0.0\"\nport = 10010\ntoken_ttl_seconds = 5\n").toString(),
+                "--streaming-port", "10011");
+        assertEquals(new AgentConfig.Streaming("0.0.0.0", 10011, 5), c.streaming());
+        var e = assertThrows(ConfigException.class, () -> load("--config", "/dev/null", "--streaming-port", "70000"));
+        assertTrue(e.getMessage().contains("streaming.port"), e.getMessage());
+        e = assertThrows(ConfigException.class, () -> load("--config", file("[streaming]\ntoken_ttl_seconds = 0\n").toString()));
+        assertTrue(e.getMessage().contains("streaming.token_ttl_seconds"), e.getMessage());
+    }
 }

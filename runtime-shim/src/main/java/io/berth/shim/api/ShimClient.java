@@ -87,6 +87,60 @@ public final class ShimClient {
         return call(ShimRequest.newBuilder().setExec(request).build()).getExec();
     }
 
+    /** Starts a process in the container whose stdio is the returned stream (CRI Exec). */
+    public ShimStream streamExec(StreamExecRequest request) throws ShimException {
+        return open(ShimRequest.newBuilder().setStreamExec(request).build());
+    }
+
+    /** Attaches to the container's own stdio (CRI Attach). */
+    public ShimStream attach(AttachRequest request) throws ShimException {
+        return open(ShimRequest.newBuilder().setAttach(request).build());
+    }
+
+    private ShimStream open(ShimRequest request) throws ShimException {
+        Path sock = bundle.resolve(SOCKET);
+        SocketChannel ch;
+        try {
+            ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+        } catch (IOException e) {
+            throw new ShimException("socket for " + sock + ": " + e.getMessage(), e);
+        }
+        try {
+            try {
+                ch.connect(UnixDomainSocketAddress.of(sock));
+            } catch (IOException e) {
+                throw new ShimGoneException("connect " + sock + ": " + e.getMessage(), e);
+            }
+            OutputStream out = Channels.newOutputStream(ch);
+            request.writeDelimitedTo(out);
+            out.flush();
+            InputStream in = Channels.newInputStream(ch);
+            ShimResponse resp = ShimResponse.parseDelimitedFrom(in);
+            if (resp == null) {
+                throw new ShimGoneException("shim at " + sock + " closed the connection without answering "
+                        + request.getRequestCase(), null);
+            }
+            if (!resp.getError().isEmpty()) {
+                throw new ShimException(resp.getError());
+            }
+            return new ShimStream(ch, in);
+        } catch (ShimException e) {
+            closeQuietly(ch);
+            throw e;
+        } catch (IOException e) {
+            closeQuietly(ch);
+            throw new ShimGoneException(request.getRequestCase() + " via " + sock + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void closeQuietly(SocketChannel ch) {
+        try {
+            ch.close();
+        } catch (IOException e) {
+            // nothing to release
+        }
+    }
+
     public void updateResources(Resources resources) throws ShimException {
         call(ShimRequest.newBuilder().setUpdateResources(UpdateResourcesRequest.newBuilder().setResources(resources)).build());
     }
