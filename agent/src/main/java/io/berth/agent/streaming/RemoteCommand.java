@@ -191,7 +191,7 @@ final class RemoteCommand {
 
     private Status status(Stdio.Exit x) {
         if (!x.error().isEmpty()) return Status.internal(x.error());
-        if (request instanceof StreamRequest.Exec e && x.code() != 0) return Status.exit(x.code(), e.cmd().toString());
+        if (request instanceof StreamRequest.Exec e && x.code() != 0) return Status.exit(x.code(), "[" + String.join(" ", e.cmd()) + "]");
         return Status.ok();
     }
 

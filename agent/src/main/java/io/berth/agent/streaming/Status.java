@@ -36,9 +36,9 @@ record Status(boolean success, String message, String reason, Integer exitCode, 
         if (!message.isEmpty()) m.put("message", message);
         if (!reason.isEmpty()) m.put("reason", reason);
         if (exitCode != null) {
-            m.put("details", Map.of("causes", List.of(Map.of("reason", "ExitCode", "message", exitCode.toString()))));
+            m.put("details", Map.of("causes", List.of(cause("ExitCode", exitCode.toString()))));
         } else if (code != null) {
-            m.put("details", Map.of("causes", List.of(Map.of("message", message))));
+            m.put("details", Map.of("causes", List.of(cause("", message))));
         }
         if (code != null) m.put("code", code);
         try {
@@ -46,6 +46,14 @@ record Status(boolean success, String message, String reason, Integer exitCode, 
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /** metav1.StatusCause in its field order: Type (as "reason"), Message; empty ones left out. */
+    private static Map<String, Object> cause(String type, String message) {
+        var c = new LinkedHashMap<String, Object>();
+        if (!type.isEmpty()) c.put("reason", type);
+        if (!message.isEmpty()) c.put("message", message);
+        return c;
     }
 
     /** The pre-v4 error stream: nothing for success, the message otherwise. */

@@ -216,6 +216,23 @@ class StreamingIT {
         }
     }
 
+    @Test
+    void anExecWhoseClientGoesAwayIsKilled() throws Exception {
+        var ws = WsClient.connect(execUrl(sleeper, false, true, "sh", "-c", "echo started; exec sleep 317"),
+                List.of("v5.channel.k8s.io"));
+        var m = ws.next(T);
+        while (m != null && !(m.channel() == 1 && m.text().contains("started"))) m = ws.next(T);
+        assertTrue(exec(sleeper, "ps").contains("sleep 317"));
+        ws.close();
+        long deadline = System.nanoTime() + T.toNanos();
+        String ps = exec(sleeper, "ps");
+        while (ps.contains("sleep 317") && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+            ps = exec(sleeper, "ps");
+        }
+        assertFalse(ps.contains("sleep 317"), ps);
+    }
+
     // ---- exec over SPDY ----
 
     /** The streams kubectl opens for an exec: error first, then the ones the options ask for. */
