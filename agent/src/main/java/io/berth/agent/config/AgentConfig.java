@@ -16,6 +16,8 @@ import java.nio.file.Path;
  * @param images                 image pulls: download concurrency, registry hosts, credentials
  * @param network                pod networking: the built-in bridge network, or CNI plugins when configured
  * @param shimDir                the shim's distribution: its jars, libjnidispatch and AOT cache
+ * @param statsIntervalSeconds   how often each shim pushes its container's stats sample (kubelet's
+ *                               housekeeping runs every 10 s)
  */
 public record AgentConfig(
         String socket,
@@ -27,7 +29,8 @@ public record AgentConfig(
         Http http,
         Images images,
         Network network,
-        String shimDir) {
+        String shimDir,
+        int statsIntervalSeconds) {
 
     public static final Path DEFAULT_FILE = Path.of("/etc/berth/config.toml");
 
@@ -98,7 +101,8 @@ public record AgentConfig(
                 new Images(3, "/etc/berth/certs.d", "", 4 << 20, java.util.Map.of()),
                 new Network("berth0", java.util.List.of("10.88.0.0/16"), 0, "berth", "/etc/cni/net.d",
                         java.util.List.of("/opt/cni/bin", "/usr/lib/cni")),
-                defaultShimDir());
+                defaultShimDir(),
+                10);
     }
 
     /**
@@ -116,6 +120,10 @@ public record AgentConfig(
 
     public Path stateDirPath() {
         return Path.of(stateDir);
+    }
+
+    public java.time.Duration statsInterval() {
+        return java.time.Duration.ofSeconds(statsIntervalSeconds);
     }
 
     public Path runDirPath() {

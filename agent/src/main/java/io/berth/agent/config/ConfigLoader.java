@@ -153,6 +153,9 @@ public final class ConfigLoader {
         validateImages(c.images());
         validateNetwork(c.network());
         requireAbsolute("shim_dir", c.shimDir());
+        if (c.statsIntervalSeconds() < 1 || c.statsIntervalSeconds() > 300) {
+            throw new ConfigException("stats_interval_seconds: must be 1 to 300, got " + c.statsIntervalSeconds());
+        }
     }
 
     private static void validateNetwork(AgentConfig.Network n) {
