@@ -46,9 +46,10 @@ public final class CriRuntimeService extends RuntimeServiceGrpc.RuntimeServiceIm
     private final UpdateContainerResources updateContainerResources;
     private final ReopenContainerLog reopenContainerLog;
     private final ExecSync execSync;
+    private final Observability observability;
 
     public CriRuntimeService(Version version, Status status, RuntimeConfig runtimeConfig, PodManager pods,
-            ContainerManager containers) {
+            ContainerManager containers, Observability observability) {
         this.version = version;
         this.status = status;
         this.runtimeConfig = runtimeConfig;
@@ -67,6 +68,7 @@ public final class CriRuntimeService extends RuntimeServiceGrpc.RuntimeServiceIm
         this.updateContainerResources = new UpdateContainerResources(containers);
         this.reopenContainerLog = new ReopenContainerLog(containers);
         this.execSync = new ExecSync(containers);
+        this.observability = observability;
     }
 
     @Override
@@ -160,5 +162,44 @@ public final class CriRuntimeService extends RuntimeServiceGrpc.RuntimeServiceIm
     @Override
     public void execSync(ExecSyncRequest request, StreamObserver<ExecSyncResponse> response) {
         Unary.call(execSync, request, response);
+    }
+
+    @Override
+    public void containerStats(ContainerStatsRequest request, StreamObserver<ContainerStatsResponse> response) {
+        Unary.call(observability.containerStats(), request, response);
+    }
+
+    @Override
+    public void listContainerStats(ListContainerStatsRequest request,
+            StreamObserver<ListContainerStatsResponse> response) {
+        Unary.call(observability.listContainerStats(), request, response);
+    }
+
+    @Override
+    public void podSandboxStats(PodSandboxStatsRequest request, StreamObserver<PodSandboxStatsResponse> response) {
+        Unary.call(observability.podSandboxStats(), request, response);
+    }
+
+    @Override
+    public void listPodSandboxStats(ListPodSandboxStatsRequest request,
+            StreamObserver<ListPodSandboxStatsResponse> response) {
+        Unary.call(observability.listPodSandboxStats(), request, response);
+    }
+
+    @Override
+    public void listMetricDescriptors(ListMetricDescriptorsRequest request,
+            StreamObserver<ListMetricDescriptorsResponse> response) {
+        Unary.call(observability.listMetricDescriptors(), request, response);
+    }
+
+    @Override
+    public void listPodSandboxMetrics(ListPodSandboxMetricsRequest request,
+            StreamObserver<ListPodSandboxMetricsResponse> response) {
+        Unary.call(observability.listPodSandboxMetrics(), request, response);
+    }
+
+    @Override
+    public void getContainerEvents(GetEventsRequest request, StreamObserver<ContainerEventResponse> response) {
+        observability.getContainerEvents().stream(request, response);
     }
 }

@@ -34,15 +34,25 @@ public final class ShimRuntime implements ContainerRuntime {
     private static final Log LOG = Log.get(ShimRuntime.class);
 
     private final Path shimLibDir;
+    private final String reportSocket;
+    private final int statsIntervalMs;
 
     public ShimRuntime(Path shimLibDir) {
+        this(shimLibDir, null, Duration.ZERO);
+    }
+
+    /** Shims report to {@code reportSocket} ({@link ShimReports}), a stats sample every {@code statsInterval}. */
+    public ShimRuntime(Path shimLibDir, Path reportSocket, Duration statsInterval) {
         this.shimLibDir = shimLibDir;
+        this.reportSocket = reportSocket == null ? "" : reportSocket.toString();
+        this.statsIntervalMs = (int) statsInterval.toMillis();
     }
 
     @Override
     public void create(ContainerPlan plan) {
         try {
-            ShimLauncher.launch(shimLibDir, Path.of(plan.bundleDir()), spec(plan));
+            ShimLauncher.launch(shimLibDir, Path.of(plan.bundleDir()), spec(plan).toBuilder()
+                    .setReportSocket(reportSocket).setStatsIntervalMs(statsIntervalMs).build());
         } catch (ShimException e) {
             throw new BerthException(BerthException.Kind.INTERNAL, e.getMessage() + " (bundle " + plan.bundleDir() + ")", e);
         } catch (IOException e) {
