@@ -282,6 +282,50 @@ class StatsIT {
         assertFalse(metrics().contains(id), "series of a removed container disappear");
     }
 
+    static double metric(String name) throws Exception {
+        return PrometheusText.parse(metrics()).samples().stream().filter(x -> x.name().equals(name))
+                .mapToDouble(PrometheusText.Sample::value).sum();
+    }
+
+    static void awaitMetric(String name, Predicate<Double> ok) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (!ok.test(metric(name))) {
+            if (System.nanoTime() > deadline) throw new AssertionError(name + " = " + metric(name) + " never as expected");
+            Thread.sleep(100);
+        }
+    }
+
+    @Test
+    void shimsReconnectAfterAnAgentRestartAndAVanishedShimIsSeenAtOnce() throws Exception {
+        String pod = runPod("restart");
+        String a = runContainer(pod, container("a", "sleep", "600"));
+        String b = runContainer(pod, container("b", "sleep", "600"));
+        awaitStats(b, Duration.ofSeconds(20), st -> st.getCpu().hasUsageNanoCores());
+
+        cri.close();
+        assertEquals(0, agent.terminate(Duration.ofSeconds(30)));
+        long restarted = System.currentTimeMillis() * 1_000_000L;
+        agent = startAgent();
+        cri = agent.client();
+        // Each shim notices the closed connection within a second and reconnects; samples flow again.
+        awaitMetric("berth_shims_connected", v -> v >= 2);
+        assertTrue(metric("berth_shim_connections_total") >= 2);
+        var fresh = awaitStats(a, Duration.ofSeconds(20), st -> st.getCpu().getTimestamp() > restarted && st.getCpu().hasUsageNanoCores());
+        assertTrue(fresh.getMemory().getWorkingSetBytes().getValue() > 0);
+
+        // kill -9 of a shim: its connection ends, the agent looks at once and records ShimLost (nobody polls).
+        Path bundle = agent.dir().resolve("run/c").resolve(b.substring(0, 16));
+        long shimPid = Long.parseLong(Files.readString(bundle.resolve("shim.pid")).trim().split("\\s+")[0]);
+        ProcessHandle.of(shimPid).orElseThrow().destroyForcibly();
+        awaitMetric("berth_shims_lost_total", v -> v == 1);
+        assertEquals(1, metric("berth_shims_connected"));
+        var lost = cri.runtime().containerStatus(io.berth.cri.v1.ContainerStatusRequest.newBuilder().setContainerId(b).build()).getStatus();
+        assertEquals(ContainerState.CONTAINER_EXITED, lost.getState());
+        assertEquals("ShimLost", lost.getReason());
+        cri.runtime().removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(pod).build());
+        awaitMetric("berth_shims_connected", v -> v == 0);
+    }
+
     static io.berth.cri.v1.PodSandboxStats awaitPodStats(String pod, Predicate<io.berth.cri.v1.PodSandboxStats> ok)
             throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
