@@ -12,7 +12,8 @@ import java.util.stream.Stream;
  * prints one table of figures. Targets belong here, printed beside the figures, never in tests.
  */
 public final class Bench {
-    static final List<Suite> SUITES = List.of(new AgentSuite(), new NetSuite(), new ImageSuite(), new ShimSuite(), new PodSuite());
+    static final List<Suite> SUITES = List.of(new AgentSuite(), new NetSuite(), new ImageSuite(), new ShimSuite(), new PodSuite(),
+            new StatsSuite());
 
     public static void main(String[] args) throws Exception {
         var chosen = new ArrayList<Suite>();

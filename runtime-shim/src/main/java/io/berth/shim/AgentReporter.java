@@ -13,22 +13,25 @@ import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * Pushes this container's numbers and lifecycle to the agent over its report socket, so that the
  * agent never has to ask every shim on every scrape: a hello with the state when connected, a
  * {@code StatsSample} every interval (a few cgroup files, /proc/PID/net/dev and a walk of the
  * writable layer), and the state at once when the container exits. The agent may restart at any
- * time: a write that fails, or an EOF noticed on the once-a-second check, means reconnect (after
- * a second). One daemon platform thread, idle almost always.
+ * time: its EOF (seen at once by select) or a failed write means reconnect, retried every second.
+ * One daemon platform thread, asleep in select(2) between samples.
  */
 final class AgentReporter implements Runnable {
-    private static final long TICK_MS = 1000;
+    private static final long RETRY_MS = 1000;
 
     private final Container container;
     private final UnixDomainSocketAddress address;
@@ -37,6 +40,7 @@ final class AgentReporter implements Runnable {
     private boolean stateChanged;
     private final CountDownLatch exitReported = new CountDownLatch(1);
     private CgroupStatsReader reader;
+    private volatile Selector selector;
 
     private AgentReporter(Container container, Path socket, long intervalMs) {
         this.container = container;
@@ -56,6 +60,8 @@ final class AgentReporter implements Runnable {
             stateChanged = true;
             lock.notifyAll();
         }
+        Selector sel = selector;
+        if (sel != null) sel.wakeup();
     }
 
     /** Waits (bounded) until the exit has been sent to the agent, or sending it failed. */
@@ -88,56 +94,64 @@ final class AgentReporter implements Runnable {
                 exitReported.countDown();
                 return;
             }
-            pause(TICK_MS);
+            pause(RETRY_MS);
         }
     }
 
-    /** One connection; true when the exit has been reported and the reporter is done. */
+    /**
+     * One connection; true when the exit has been reported and the reporter is done. The thread
+     * sleeps in select(2) until the next sample is due, the agent's end closes (EOF: the agent went
+     * away, reconnect now) or the container's state changes ({@link #stateChanged} wakes it): no
+     * periodic wake-ups in between.
+     */
     private boolean session(SocketChannel ch) throws IOException {
         synchronized (lock) {
             stateChanged = false;
         }
-        State state = container.state();
-        send(ch, ShimReport.newBuilder().setHello(ShimHello.newBuilder()
-                .setContainerId(container.spec().getId())
-                .setShimPid(ProcessHandle.current().pid())
-                .setState(state)).build());
-        if (state.getStatus() == State.Status.EXITED) {
-            exitReported.countDown();
-            return true;
-        }
-        sendSample(ch);
-        long nextSample = System.nanoTime() + intervalMs * 1_000_000L;
-        while (true) {
-            boolean changed;
-            synchronized (lock) {
-                long waitMs = Math.min(TICK_MS, Math.max(1, (nextSample - System.nanoTime()) / 1_000_000L));
-                if (!stateChanged) {
-                    try {
-                        lock.wait(waitMs);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
+        ch.configureBlocking(false);
+        try (Selector selector = Selector.open()) {
+            ch.register(selector, SelectionKey.OP_READ);
+            this.selector = selector;
+            State state = container.state();
+            send(ch, ShimReport.newBuilder().setHello(ShimHello.newBuilder()
+                    .setContainerId(container.spec().getId())
+                    .setShimPid(ProcessHandle.current().pid())
+                    .setState(state)).build());
+            if (state.getStatus() == State.Status.EXITED) {
+                exitReported.countDown();
+                return true;
+            }
+            sendSample(ch);
+            long nextSample = System.nanoTime() + intervalMs * 1_000_000L;
+            while (true) {
+                boolean changed;
+                synchronized (lock) {
+                    changed = stateChanged;
+                    stateChanged = false;
+                }
+                if (changed) {
+                    State now = container.state();
+                    send(ch, ShimReport.newBuilder().setState(now).build());
+                    if (now.getStatus() == State.Status.EXITED) {
+                        exitReported.countDown();
                         return true;
                     }
                 }
-                changed = stateChanged;
-                stateChanged = false;
-            }
-            if (changed) {
-                State now = container.state();
-                send(ch, ShimReport.newBuilder().setState(now).build());
-                if (now.getStatus() == State.Status.EXITED) {
-                    exitReported.countDown();
-                    return true;
+                long waitMs = (nextSample - System.nanoTime()) / 1_000_000L;
+                if (waitMs > 0 && selector.select(waitMs) > 0) {
+                    selector.selectedKeys().clear();
+                    // The agent never writes: readable means EOF (or a reset).
+                    if (ch.read(ByteBuffer.allocate(64)) < 0) {
+                        throw new IOException("agent closed the report connection");
+                    }
+                }
+                if (System.nanoTime() - nextSample >= 0) {
+                    sendSample(ch);
+                    nextSample = System.nanoTime() + intervalMs * 1_000_000L;
                 }
             }
-            if (peerClosed(ch)) {
-                throw new IOException("agent closed the report connection");
-            }
-            if (System.nanoTime() - nextSample >= 0) {
-                sendSample(ch);
-                nextSample = System.nanoTime() + intervalMs * 1_000_000L;
-            }
+        } finally {
+            this.selector = null;
         }
     }
 
@@ -148,22 +162,18 @@ final class AgentReporter implements Runnable {
         }
     }
 
-    /** The agent never writes: a readable socket means EOF (or a reset). */
-    private static boolean peerClosed(SocketChannel ch) throws IOException {
-        ch.configureBlocking(false);
-        try {
-            return ch.read(ByteBuffer.allocate(1)) < 0;
-        } finally {
-            ch.configureBlocking(true);
-        }
-    }
-
     private static void send(SocketChannel ch, ShimReport report) throws IOException {
         var bytes = new java.io.ByteArrayOutputStream(256);
         report.writeDelimitedTo(bytes);
         ByteBuffer buf = ByteBuffer.wrap(bytes.toByteArray());
+        int stalls = 0;
         while (buf.hasRemaining()) {
-            ch.write(buf);
+            if (ch.write(buf) == 0) {
+                // Non-blocking and the agent is not reading (a socket buffer is 200+ KiB, a report
+                // under 1 KiB): give it a few seconds, then treat it as gone and reconnect.
+                if (++stalls > 500) throw new IOException("agent not reading its report socket");
+                LockSupport.parkNanos(10_000_000L);
+            }
         }
     }
 
