@@ -5,6 +5,12 @@ import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import io.berth.agent.config.AgentConfig;
 import io.berth.agent.cri.CriImageService;
 import io.berth.agent.cri.CriRuntimeService;
+import io.berth.agent.cri.Observability;
+import io.berth.agent.events.ContainerEvents;
+import io.berth.agent.shim.ShimReports;
+import io.berth.agent.stats.NodeMetrics;
+import io.berth.agent.stats.StatsService;
+import io.berth.kernel.cgroup.CgroupStatsReader;
 import io.berth.agent.cri.container.ContainerFilesystems;
 import io.berth.agent.cri.runtime.RuntimeConfig;
 import io.berth.agent.cri.runtime.Status;
@@ -80,16 +86,29 @@ public final class Agent {
 
             NetpluginPodNetwork network = new NetpluginPodNetwork(PodNetworks.create(networkConfig(config)));
             cleanups.push("close pod network", network::close);
+            // Shims push their samples and exits to RUN_DIR/shims.sock (ShimReports, started below).
             var shims = ShimRuntime.withPool(Path.of(config.shimDir()), config.runDirPath().resolve("shim-pool"),
-                    config.shimPool(), driver);
+                    config.shimPool(), driver, config.runDirPath().resolve(ShimReports.SOCKET), config.statsInterval());
             cleanups.push("stop idle shims", shims::close);
             var pods = new PodManager(config.stateDirPath(), config.runDirPath(), new KernelPodNamespaces(),
                     new KernelPodCgroups(Cgroups.host(), driver), network,
                     new ShimPodInit(shims, Path.of(config.pauseBinary()), config.runDirPath()));
             var containers = new ContainerManager(config.stateDirPath(), config.runDirPath(), pods,
                     new StoreImageSource(images.store()), shims);
+            var stats = new StatsService(CgroupStatsReader.host(), config.stateDirPath().resolve("containers"),
+                    config.statsInterval());
+            var events = new ContainerEvents();
+            containers.listen(stats);
+            containers.listen(events);
             pods.recover();
             containers.recover();
+            var shimReports = new java.util.concurrent.atomic.AtomicReference<ShimReports>();
+            var nodeMetrics = new NodeMetrics(pods, containers, stats,
+                    () -> shimReports.get() == null ? 0 : shimReports.get().connected(), events::subscribers);
+            containers.listen(nodeMetrics);
+            registry.register(nodeMetrics);
+            shimReports.set(ShimReports.start(config.runDirPath(), shimListener(containers, stats, nodeMetrics)));
+            cleanups.push("close shim report socket", shimReports.get()::close);
 
             var conditions = new NodeConditions();
             conditions.set(Condition.ready(NodeConditions.RUNTIME_READY));
@@ -108,7 +127,8 @@ public final class Agent {
             cleanups.push("stop streaming server", streaming::close);
 
             var runtime = new CriRuntimeService(new Version(), new Status(conditions, () -> configJson),
-                    new RuntimeConfig(driver), pods, containers, streaming, streamTargets);
+                    new RuntimeConfig(driver), pods, containers, streaming, streamTargets,
+                    Observability.of(pods, containers, stats, events));
             CriServer cri = CriServer.start(config.socketPath(), new CriBoundary(new CriMetrics(registry)),
                     List.of(runtime, new CriImageService(images, new ContainerFilesystems(containers))));
             cleanups.push("stop CRI server", () -> cri.stop(config.shutdownGraceSeconds()));
@@ -146,6 +166,34 @@ public final class Agent {
         LOG.info("berth agent stopping", "grace_s", config.shutdownGraceSeconds());
         cleanups.close();
         LOG.info("berth agent stopped");
+    }
+
+    /** What the agent does with the shims' reports: keep samples, look again on an exit or a lost shim. */
+    static ShimReports.Listener shimListener(ContainerManager containers, StatsService stats, NodeMetrics metrics) {
+        return new ShimReports.Listener() {
+            @Override
+            public void connected(String id) {
+                metrics.shimConnected();
+            }
+
+            @Override
+            public void sample(String id, io.berth.agent.stats.Sample sample) {
+                stats.record(id, sample);
+            }
+
+            @Override
+            public void stateChanged(String id) {
+                containers.find(id); // refreshes the record from exit.pb: the STOPPED event fires here
+            }
+
+            @Override
+            public void disconnected(String id) {
+                // Done (exited), or gone without a word (killed: ShimLost). Unknown to us: forget it.
+                if (containers.find(id).isEmpty()) {
+                    stats.forget(id);
+                }
+            }
+        };
     }
 
     static NetworkConfig networkConfig(AgentConfig config) {

@@ -13,7 +13,7 @@ import java.util.stream.Stream;
  */
 public final class Bench {
     static final List<Suite> SUITES = List.of(new AgentSuite(), new NetSuite(), new ImageSuite(), new ShimSuite(), new PodSuite(),
-            new StreamingSuite());
+            new StreamingSuite(), new StatsSuite());
 
     public static void main(String[] args) throws Exception {
         var chosen = new ArrayList<Suite>();

@@ -34,6 +34,7 @@ public final class ShimMain {
     private final Container container;
     private final AtomicInteger inFlight = new AtomicInteger();
     private volatile boolean exiting;
+    private volatile AgentReporter reporter;
 
     private ShimMain(Path bundle, ContainerSpec spec) {
         this.bundle = bundle;
@@ -117,6 +118,10 @@ public final class ShimMain {
         Files.move(tmp, sock, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         Log.mark("socket");
         Log.timeline("container " + container.spec().getId() + " created, pid " + container.pid());
+        if (!container.spec().getReportSocket().isEmpty()) {
+            reporter = AgentReporter.start(container, Path.of(container.spec().getReportSocket()),
+                    container.spec().getStatsIntervalMs());
+        }
         while (true) {
             SocketChannel ch = server.accept();
             inFlight.incrementAndGet();
@@ -199,6 +204,12 @@ public final class ShimMain {
         if (exiting) return;
         exiting = true;
         Thread.ofPlatform().name("exit").start(() -> {
+            AgentReporter r = reporter;
+            if (r != null) {
+                // The agent hears of the exit from us first (its STOPPED event); exit.pb is durable anyway.
+                r.stateChanged();
+                r.awaitExitReported(1000);
+            }
             long deadline = System.nanoTime() + 2_000_000_000L;
             while (inFlight.get() > 0 && System.nanoTime() < deadline) {
                 Thread.onSpinWait();

@@ -19,6 +19,8 @@ import java.nio.file.Path;
  * @param pauseBinary            berth-pause, pid 1 of pods that share a PID namespace
  * @param shimPool               idle shims kept started ahead, so a container does not wait for a JVM to start
  * @param streaming              the streaming server for Exec, Attach and PortForward
+ * @param statsIntervalSeconds   how often each shim pushes its container's stats sample (kubelet's
+ *                               housekeeping runs every 10 s)
  */
 public record AgentConfig(
         String socket,
@@ -33,7 +35,8 @@ public record AgentConfig(
         String shimDir,
         String pauseBinary,
         int shimPool,
-        Streaming streaming) {
+        Streaming streaming,
+        int statsIntervalSeconds) {
 
     public static final Path DEFAULT_FILE = Path.of("/etc/berth/config.toml");
 
@@ -118,7 +121,8 @@ public record AgentConfig(
                 defaultShimDir(),
                 defaultPauseBinary(),
                 1,
-                new Streaming("127.0.0.1", 0, 60));
+                new Streaming("127.0.0.1", 0, 60),
+                10);
     }
 
     /** {@code BERTH_HOME/agent/target/pause/berth-pause} in a source build, else the packaged one. */
@@ -142,6 +146,10 @@ public record AgentConfig(
 
     public Path stateDirPath() {
         return Path.of(stateDir);
+    }
+
+    public java.time.Duration statsInterval() {
+        return java.time.Duration.ofSeconds(statsIntervalSeconds);
     }
 
     public Path runDirPath() {

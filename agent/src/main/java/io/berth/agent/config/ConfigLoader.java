@@ -160,6 +160,9 @@ public final class ConfigLoader {
         if (c.shimPool() < 0 || c.shimPool() > 16) {
             throw new ConfigException("shim_pool: must be 0 to 16 idle shims, got " + c.shimPool());
         }
+        if (c.statsIntervalSeconds() < 1 || c.statsIntervalSeconds() > 300) {
+            throw new ConfigException("stats_interval_seconds: must be 1 to 300, got " + c.statsIntervalSeconds());
+        }
     }
 
     private static void validateStreaming(AgentConfig.Streaming s) {

@@ -40,6 +40,9 @@ public final class ContainerManager implements PodContainers {
     private final PodManager pods;
     private final ImageSource images;
     private final ContainerRuntime runtime;
+    private final List<ContainerListener> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** Serialises state changes of records, so each one is applied and announced exactly once, in order. */
+    private final Object transitions = new Object();
 
     public ContainerManager(Path stateDir, Path runDir, PodManager pods, ImageSource images, ContainerRuntime runtime) {
         this.store = new RecordStore<>(stateDir.resolve("containers"), Container.class);
@@ -49,6 +52,38 @@ public final class ContainerManager implements PodContainers {
         this.images = images;
         this.runtime = runtime;
         pods.attach(this);
+    }
+
+    /** Registers a listener for lifecycle changes (events, stats, metrics). */
+    public void listen(ContainerListener listener) {
+        listeners.add(listener);
+    }
+
+    private void announce(ContainerListener.Change change, Container c) {
+        for (ContainerListener l : listeners) {
+            try {
+                l.changed(change, c);
+            } catch (RuntimeException e) {
+                LOG.warn("container listener failed", "change", change, "id", c.id(), "error", e.toString());
+            }
+        }
+    }
+
+    /**
+     * Stores {@code next} unless another thread already moved the record to that state; true when
+     * this call made the change (and announced it).
+     */
+    private boolean transition(Container next, ContainerListener.Change change) {
+        synchronized (transitions) {
+            Container now = containers.find(next.id()).orElse(null);
+            if (now == null || now.state() == next.state() || !now.state().canBecome(next.state())) {
+                return false;
+            }
+            store.put(next.id(), next);
+            containers.put(next.id(), next);
+            announce(change, next);
+            return true;
+        }
     }
 
     /** Reloads the records after a restart and learns what happened to each container meanwhile. */
@@ -111,8 +146,11 @@ public final class ContainerManager implements PodContainers {
                 throw e instanceof BerthException b ? b : new BerthException(BerthException.Kind.INTERNAL,
                         "create container " + request.name() + " (" + id + "): " + e.getMessage(), e);
             }
-            store.put(id, container);
-            containers.put(id, container);
+            synchronized (transitions) {
+                store.put(id, container);
+                containers.put(id, container);
+                announce(ContainerListener.Change.CREATED, container);
+            }
             LOG.info("container created", "id", id, "name", request.name(), "sandbox", sandbox.id(), "image", image.id());
             return container;
         } catch (RuntimeException e) {
@@ -132,8 +170,7 @@ public final class ContainerManager implements PodContainers {
             runtime.start(c.bundleDir());
             var observed = runtime.observe(c.bundleDir());
             c = c.running(observed.startedAt() > 0 ? observed.startedAt() : System.currentTimeMillis() * 1_000_000L);
-            store.put(c.id(), c);
-            containers.put(c.id(), c);
+            transition(c, ContainerListener.Change.STARTED);
             LOG.info("container started", "id", c.id(), "pid", observed.pid());
             return refresh(c.id());
         }
@@ -187,8 +224,11 @@ public final class ContainerManager implements PodContainers {
             runtime.delete(c.bundleDir());
             FileTrees.delete(stateDir.resolve("containers").resolve(id));
             images.release(id);
-            store.delete(id);
-            containers.remove(id);
+            synchronized (transitions) {
+                store.delete(id);
+                containers.remove(id);
+                announce(ContainerListener.Change.DELETED, c);
+            }
             reservations.remove(c.reservationKey(), id);
             LOG.info("container removed", "id", id);
         }
@@ -210,6 +250,14 @@ public final class ContainerManager implements PodContainers {
                 .map(c -> refresh(c.id()))
                 .sorted(Comparator.comparingLong(Container::createdAt))
                 .toList();
+    }
+
+    /**
+     * The records as last known, without asking any shim: for readers that must stay cheap at 100+
+     * containers (stats, events). Shims push exits as they happen, so the states are current.
+     */
+    public List<Container> records() {
+        return List.copyOf(containers.all());
     }
 
     public ContainerRuntime.ExecResult execSync(String idOrPrefix, List<String> args, Duration timeout) {
@@ -307,8 +355,11 @@ public final class ContainerManager implements PodContainers {
                     "the berth shim of this container died (killed?); its exit status is unknown");
         };
         if (next != c) {
-            store.put(id, next);
-            containers.put(id, next);
+            var change = next.state() == Container.State.EXITED ? ContainerListener.Change.STOPPED
+                    : ContainerListener.Change.STARTED;
+            if (!transition(next, change)) {
+                return containers.find(id).orElse(next); // another thread made this change first
+            }
             if (next.state() == Container.State.EXITED) {
                 LOG.info("container exited", "id", id, "exit_code", next.exitCode(), "reason", next.reason());
             }

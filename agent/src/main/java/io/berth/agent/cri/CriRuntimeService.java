@@ -54,9 +54,11 @@ public final class CriRuntimeService extends RuntimeServiceGrpc.RuntimeServiceIm
     private final Exec exec;
     private final Attach attach;
     private final PortForward portForward;
+    private final Observability observability;
 
     public CriRuntimeService(Version version, Status status, RuntimeConfig runtimeConfig, PodManager pods,
-            ContainerManager containers, StreamingServer streaming, StreamTargets streamTargets) {
+            ContainerManager containers, StreamingServer streaming, StreamTargets streamTargets,
+            Observability observability) {
         this.version = version;
         this.status = status;
         this.runtimeConfig = runtimeConfig;
@@ -78,6 +80,7 @@ public final class CriRuntimeService extends RuntimeServiceGrpc.RuntimeServiceIm
         this.exec = new Exec(streaming, streamTargets);
         this.attach = new Attach(streaming, streamTargets);
         this.portForward = new PortForward(streaming, streamTargets);
+        this.observability = observability;
     }
 
     @Override
@@ -186,5 +189,44 @@ public final class CriRuntimeService extends RuntimeServiceGrpc.RuntimeServiceIm
     @Override
     public void portForward(PortForwardRequest request, StreamObserver<PortForwardResponse> response) {
         Unary.call(portForward, request, response);
+    }
+
+    @Override
+    public void containerStats(ContainerStatsRequest request, StreamObserver<ContainerStatsResponse> response) {
+        Unary.call(observability.containerStats(), request, response);
+    }
+
+    @Override
+    public void listContainerStats(ListContainerStatsRequest request,
+            StreamObserver<ListContainerStatsResponse> response) {
+        Unary.call(observability.listContainerStats(), request, response);
+    }
+
+    @Override
+    public void podSandboxStats(PodSandboxStatsRequest request, StreamObserver<PodSandboxStatsResponse> response) {
+        Unary.call(observability.podSandboxStats(), request, response);
+    }
+
+    @Override
+    public void listPodSandboxStats(ListPodSandboxStatsRequest request,
+            StreamObserver<ListPodSandboxStatsResponse> response) {
+        Unary.call(observability.listPodSandboxStats(), request, response);
+    }
+
+    @Override
+    public void listMetricDescriptors(ListMetricDescriptorsRequest request,
+            StreamObserver<ListMetricDescriptorsResponse> response) {
+        Unary.call(observability.listMetricDescriptors(), request, response);
+    }
+
+    @Override
+    public void listPodSandboxMetrics(ListPodSandboxMetricsRequest request,
+            StreamObserver<ListPodSandboxMetricsResponse> response) {
+        Unary.call(observability.listPodSandboxMetrics(), request, response);
+    }
+
+    @Override
+    public void getContainerEvents(GetEventsRequest request, StreamObserver<ContainerEventResponse> response) {
+        observability.getContainerEvents().stream(request, response);
     }
 }

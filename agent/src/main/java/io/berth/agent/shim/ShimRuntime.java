@@ -39,30 +39,38 @@ public final class ShimRuntime implements ContainerRuntime {
     private final Path shimLibDir;
     private final CgroupDriver driver;
     private final ShimPool pool;
+    private final String reportSocket;
+    private final int statsIntervalMs;
 
-    /** Every container launches its own shim JVM. */
+    /** Every container launches its own shim JVM; shims report nowhere (tests, tools). */
     public ShimRuntime(Path shimLibDir, CgroupDriver driver) {
-        this(shimLibDir, driver, null);
+        this(shimLibDir, driver, null, null, Duration.ZERO);
     }
 
-    private ShimRuntime(Path shimLibDir, CgroupDriver driver, ShimPool pool) {
+    private ShimRuntime(Path shimLibDir, CgroupDriver driver, ShimPool pool, Path reportSocket, Duration statsInterval) {
         this.shimLibDir = shimLibDir;
         this.driver = driver;
         this.pool = pool;
+        this.reportSocket = reportSocket == null ? "" : reportSocket.toString();
+        this.statsIntervalMs = (int) statsInterval.toMillis();
     }
 
-    /** Containers go to idle shims started ahead ({@link ShimPool}); {@code poolSize} 0: none. */
-    public static ShimRuntime withPool(Path shimLibDir, Path poolDir, int poolSize, CgroupDriver driver) {
-        if (poolSize == 0) {
-            return new ShimRuntime(shimLibDir, driver);
+    /**
+     * Containers go to idle shims started ahead ({@link ShimPool}; {@code poolSize} 0: none), and
+     * their shims report to {@code reportSocket} ({@code ShimReports}), a stats sample every {@code statsInterval}.
+     */
+    public static ShimRuntime withPool(Path shimLibDir, Path poolDir, int poolSize, CgroupDriver driver,
+            Path reportSocket, Duration statsInterval) {
+        ShimPool pool = null;
+        if (poolSize > 0) {
+            try {
+                pool = ShimPool.start(shimLibDir, poolDir, poolSize);
+            } catch (IOException | RuntimeException e) {
+                // Containers still run, each launching its own shim; only their start-up is slower.
+                LOG.warn("no idle shims: " + e.getMessage(), "shim_dir", shimLibDir, "pool_dir", poolDir);
+            }
         }
-        try {
-            return new ShimRuntime(shimLibDir, driver, ShimPool.start(shimLibDir, poolDir, poolSize));
-        } catch (IOException | RuntimeException e) {
-            // Containers still run, each launching its own shim; only their start-up is slower.
-            LOG.warn("no idle shims: " + e.getMessage(), "shim_dir", shimLibDir, "pool_dir", poolDir);
-            return new ShimRuntime(shimLibDir, driver);
-        }
+        return new ShimRuntime(shimLibDir, driver, pool, reportSocket, statsInterval);
     }
 
     /** Stops the idle shims (shims that run containers are not touched). */
@@ -73,10 +81,12 @@ public final class ShimRuntime implements ContainerRuntime {
     @Override
     public void create(ContainerPlan plan) {
         try {
+            ContainerSpec spec = spec(plan, driver).toBuilder()
+                    .setReportSocket(reportSocket).setStatsIntervalMs(statsIntervalMs).build();
             if (pool != null) {
-                pool.launch(Path.of(plan.bundleDir()), spec(plan, driver));
+                pool.launch(Path.of(plan.bundleDir()), spec);
             } else {
-                ShimLauncher.launch(shimLibDir, Path.of(plan.bundleDir()), spec(plan, driver));
+                ShimLauncher.launch(shimLibDir, Path.of(plan.bundleDir()), spec);
             }
         } catch (ShimException e) {
             throw new BerthException(BerthException.Kind.INTERNAL, e.getMessage() + " (bundle " + plan.bundleDir() + ")", e);

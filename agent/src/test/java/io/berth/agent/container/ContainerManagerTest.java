@@ -287,6 +287,25 @@ class ContainerManagerTest {
     }
 
     @Test
+    void everyChangeIsAnnouncedOnceInOrderIncludingAnExitTheShimReported() {
+        var seen = new ArrayList<String>();
+        containers.listen((change, c) -> seen.add(change + " " + c.name() + " " + c.state()));
+        Container a = containers.start(containers.create(sandbox.id(), request("a", List.of(), security())).id());
+        // The container exits on its own: whoever looks first (a status call, the shim's report) announces it, once.
+        runtime.state.put(a.bundleDir(), new Observed(Phase.EXITED, 42, 1000, 3000, 3, "Error", ""));
+        containers.find(a.id());
+        containers.get(a.id());
+        containers.list();
+        containers.remove(a.id());
+        Container b = containers.start(containers.create(sandbox.id(), request("b", List.of(), security())).id());
+        runtime.state.remove(b.bundleDir()); // its shim vanished
+        containers.find(b.id());
+        assertEquals(List.of("CREATED a CREATED", "STARTED a RUNNING", "STOPPED a EXITED", "DELETED a EXITED",
+                "CREATED b CREATED", "STARTED b RUNNING", "STOPPED b EXITED"), seen);
+        assertEquals("ShimLost", containers.records().getFirst().reason());
+    }
+
+    @Test
     void recordsSurviveARestart() {
         Container c = containers.start(containers.create(sandbox.id(), request("app", List.of(), security())).id());
         var reloaded = newManager();

@@ -20,7 +20,7 @@ import java.util.Map;
 import java.util.stream.Collectors;
 
 /** CRI container messages ↔ the agent's container records: the only place that knows both. */
-final class ContainerMapping {
+public final class ContainerMapping {
     private ContainerMapping() {
     }
 
@@ -162,7 +162,7 @@ final class ContainerMapping {
                 .build();
     }
 
-    static ContainerStatus toStatus(Container c) {
+    public static ContainerStatus toStatus(Container c) {
         var status = ContainerStatus.newBuilder()
                 .setId(c.id())
                 .setMetadata(metadata(c))

@@ -20,7 +20,7 @@ import io.berth.cri.v1.Protocol;
 import java.util.List;
 
 /** CRI sandbox messages ↔ the agent's sandbox records: the only place that knows both. */
-final class SandboxMapping {
+public final class SandboxMapping {
     private SandboxMapping() {
     }
 
@@ -98,7 +98,7 @@ final class SandboxMapping {
                 .build();
     }
 
-    static PodSandboxStatus toStatus(Sandbox s) {
+    public static PodSandboxStatus toStatus(Sandbox s) {
         var network = PodSandboxNetworkStatus.newBuilder();
         List<String> ips = s.ips();
         if (!ips.isEmpty()) {
