@@ -161,7 +161,7 @@ final class StatsSuite implements Suite {
                 figures.value("agent CPU, quiet minute, pushes + scrapes + lists", "%core", 100 * agentCpu / seconds,
                         "target <= 2 % of one core (all the agent's CPU in that minute)");
                 figures.value("shims' CPU, same minute, all " + n + " together", "%core", 100 * shimCpu / seconds,
-                        "the push's cost: sampling every 10 s, liveness check every 1 s");
+                        "the push's cost: a sample every 10 s each, asleep in select(2) between");
 
                 // The alternative: the agent reads every cgroup on each call (measured here, same files).
                 var reader = CgroupStatsReader.host();
