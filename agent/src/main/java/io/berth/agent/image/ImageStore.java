@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.berth.agent.domain.BerthException;
 import io.berth.agent.image.unpack.LinuxFs;
 import io.berth.agent.log.Log;
+import io.berth.agent.store.AtomicFiles;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.FileAlreadyExistsException;
