@@ -275,6 +275,41 @@ class ImageIT {
     }
 
     @Test
+    void aMirrorServingABadBlobFallsBackToTheRegistry() throws Exception {
+        try (var mirror = TestRegistry.start(dir.resolve("reg-bad-mirror"))) {
+            // The same image on both; the mirror's copy of the layer has one byte flipped.
+            Built b = TestImages.image().layer(TestImages.fileLayer("bad", "m".repeat(50_000)))
+                    .label("n", "bad-mirror").build(dir.resolve("layouts/bad-mirror"));
+            String ref = registry.push(b.layout(), "badmirror:1");
+            mirror.push(b.layout(), "badmirror:1");
+            String layer = b.layerDigests().getFirst();
+            Path data = mirror.blobData(layer);
+            byte[] bytes = Files.readAllBytes(data);
+            bytes[bytes.length / 2] ^= 0x55;
+            Files.write(data, bytes);
+            Path config = dir.resolve("bad-mirror-agent.toml");
+            Files.writeString(config, """
+                    [images.registries."%s"]
+                    mirrors = ["http://%s"]
+                    insecure = true
+                    """.formatted(registry.host(), mirror.host()));
+            long before = registry.blobGets(layer);
+            try (var a = AgentProcess.start(dir.resolve("agent-bad-mirror"), "--config", config.toString());
+                    var c = a.client()) {
+                assertEquals(b.id(), pull(c, ref), "the registry's good copy after the mirror's bad one");
+                Thread.sleep(200); // the registry writes its access log line after the response
+                assertEquals(1, registry.blobGets(layer) - before, "the layer came from the registry once");
+                // Mirror requests carry ?ns=REGISTRY (containerd's convention), so match the path's start.
+                assertEquals(1, mirror.requests().stream().filter(r -> r.method().equals("GET")
+                        && r.path().contains("/blobs/" + layer)).count(), "and from the mirror once, before that");
+                String log = a.log();
+                assertTrue(log.contains("endpoint served a bad blob; trying the next endpoint"), log);
+                assertEquals("m".repeat(50_000), Files.readString(layerDir(a, b.diffIds().getFirst()).resolve("bad")));
+            }
+        }
+    }
+
+    @Test
     void aBlobWhoseBytesDoNotMatchItsDigestFailsAndLeavesTheStore() throws Exception {
         Built b = TestImages.image().layer(TestImages.fileLayer("data", "x".repeat(4096)))
                 .build(dir.resolve("layouts/corrupt"));
