@@ -3,9 +3,10 @@ package io.berth.agent.image;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.berth.agent.domain.BerthException;
-import io.berth.agent.image.unpack.LinuxFs;
 import io.berth.agent.log.Log;
 import io.berth.agent.store.AtomicFiles;
+import io.berth.kernel.FileSystemCalls;
+import io.berth.kernel.SyscallException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.FileAlreadyExistsException;
@@ -312,7 +313,11 @@ public final class ImageStore implements AutoCloseable {
         Path target = layerRoot(meta.chainId());
         Files.write(work.resolve("layer.json"), JSON.writeValueAsBytes(meta));
         long t0 = System.nanoTime();
-        LinuxFs.syncfs(work);
+        try {
+            FileSystemCalls.syncfs(work);
+        } catch (SyscallException e) {
+            throw new IOException(e.getMessage(), e);
+        }
         long t1 = System.nanoTime();
         try {
             AtomicFiles.rename(work, target);

@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.berth.agent.image.unpack.LayerUnpacker;
 import io.berth.agent.image.unpack.LayerUnpacker.UnsafeEntryException;
-import io.berth.agent.image.unpack.LinuxFs;
+import io.berth.kernel.FileSystemCalls;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -80,9 +80,9 @@ class LayerUnpackerTest {
         assertEquals(1234, Files.getAttribute(layer.resolve("home/app/data"), "unix:uid"));
         assertEquals(5678, Files.getAttribute(layer.resolve("home/app/data"), "unix:gid"));
         assertEquals(makedev(1, 3), (long) Files.getAttribute(layer.resolve("dev/null"), "unix:rdev"));
-        assertArrayEquals("yes".getBytes(StandardCharsets.UTF_8), LinuxFs.lgetxattr(layer.resolve("etc/tagged"),
+        assertArrayEquals("yes".getBytes(StandardCharsets.UTF_8), FileSystemCalls.lgetxattr(layer.resolve("etc/tagged"),
                 "user.berth"));
-        assertEquals(20, LinuxFs.lgetxattr(layer.resolve("bin/ping"), "security.capability").length,
+        assertEquals(20, FileSystemCalls.lgetxattr(layer.resolve("bin/ping"), "security.capability").length,
                 "binary xattr value kept byte for byte");
     }
 
@@ -99,7 +99,7 @@ class LayerUnpackerTest {
         assertEquals(0L, (long) Files.getAttribute(wh, "unix:rdev"), "device 0/0: overlayfs' whiteout");
         assertFalse(Files.exists(layer.resolve("etc/.wh.passwd")));
         assertArrayEquals("y".getBytes(StandardCharsets.US_ASCII),
-                LinuxFs.lgetxattr(layer.resolve("var/cache"), "trusted.overlay.opaque"));
+                FileSystemCalls.lgetxattr(layer.resolve("var/cache"), "trusted.overlay.opaque"));
         assertFalse(Files.exists(layer.resolve("var/cache/.wh..wh..opq")));
     }
 

@@ -1,5 +1,7 @@
 package io.berth.agent.image.unpack;
 
+import io.berth.kernel.FileSystemCalls;
+import io.berth.kernel.SyscallException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -84,114 +86,130 @@ public final class LayerUnpacker {
         long bytes = 0;
         for (TarReader.Entry e = reader.next(); e != null; e = reader.next()) {
             entries++;
-            String rel = clean(e.name(), e.name());
-            if (rel.isEmpty()) {
-                // The layer's root ("./"): only its metadata applies.
-                if (e.type() == TarReader.DIRECTORY) {
-                    applyMetadata(root, e, false);
-                    dirTimes.add(new DirTime(root, e.mtimeSeconds(), e.mtimeNanos()));
-                }
-                continue;
-            }
-            int slash = rel.lastIndexOf('/');
-            String parentRel = slash < 0 ? "" : rel.substring(0, slash);
-            String base = slash < 0 ? rel : rel.substring(slash + 1);
-            Path parent = ensureParents(root, parentRel, e.name(), knownDirs, true);
-
-            if (base.equals(OPAQUE)) {
-                LinuxFs.lsetxattr(parent, "trusted.overlay.opaque", OPAQUE_VALUE);
-                continue;
-            }
-            if (base.startsWith(WHITEOUT_PREFIX)) {
-                String hidden = base.substring(WHITEOUT_PREFIX.length());
-                if (hidden.startsWith(".wh.")) {
-                    continue; // aufs bookkeeping (.wh..wh.plnk, .wh..wh.aufs): not part of the image's content
-                }
-                if (hidden.isEmpty() || hidden.equals(".") || hidden.equals("..")) {
-                    throw new UnsafeEntryException(e.name(), "whiteout names no file");
-                }
-                Path target = parent.resolve(hidden);
-                removeExisting(target, knownDirs, rel);
-                LinuxFs.mknod(target, LinuxFs.S_IFCHR, 0, 0);
-                continue;
-            }
-
-            Path path = parent.resolve(base);
-            switch (e.type()) {
-                case TarReader.DIRECTORY -> {
-                    var attrs = attributes(path);
-                    if (attrs != null && !attrs.isDirectory()) {
-                        removeExisting(path, knownDirs, rel);
-                        attrs = null;
-                    }
-                    if (attrs == null) {
-                        Files.createDirectory(path);
-                    }
-                    knownDirs.add(rel);
-                    applyMetadata(path, e, false);
-                    dirTimes.add(new DirTime(path, e.mtimeSeconds(), e.mtimeNanos()));
-                }
-                case TarReader.REGULAR, TarReader.REGULAR_OLD, TarReader.CONTIGUOUS -> {
-                    removeExisting(path, knownDirs, rel);
-                    try (OutputStream out = Files.newOutputStream(path, StandardOpenOption.CREATE_NEW,
-                            StandardOpenOption.WRITE)) {
-                        InputStream in = reader.content();
-                        for (int r; (r = in.read(buffer)) >= 0; ) {
-                            out.write(buffer, 0, r);
-                            bytes += r;
-                        }
-                    }
-                    applyMetadata(path, e, false);
-                }
-                case TarReader.SYMLINK -> {
-                    // The target may point anywhere: it is resolved inside the container's root at run
-                    // time, never by us. Only writing *through* a symlink could escape (ensureParents).
-                    if (e.linkName().isEmpty()) {
-                        throw new UnsafeEntryException(e.name(), "symlink has no target");
-                    }
-                    removeExisting(path, knownDirs, rel);
-                    Files.createSymbolicLink(path, Path.of(e.linkName()));
-                    applyMetadata(path, e, true);
-                }
-                case TarReader.HARDLINK -> {
-                    String targetRel = clean(e.linkName(), e.name());
-                    if (targetRel.isEmpty()) {
-                        throw new UnsafeEntryException(e.name(), "hard link to the layer root");
-                    }
-                    int ts = targetRel.lastIndexOf('/');
-                    Path targetParent = ensureParents(root, ts < 0 ? "" : targetRel.substring(0, ts), e.name(),
-                            knownDirs, false);
-                    Path target = targetParent.resolve(ts < 0 ? targetRel : targetRel.substring(ts + 1));
-                    var attrs = attributes(target);
-                    if (attrs == null) {
-                        throw new UnsafeEntryException(e.name(), "hard link target '" + e.linkName()
-                                + "' is not in this layer");
-                    }
-                    if (attrs.isDirectory()) {
-                        throw new UnsafeEntryException(e.name(), "hard link to a directory '" + e.linkName() + "'");
-                    }
-                    if (!target.equals(path)) {
-                        removeExisting(path, knownDirs, rel);
-                        Files.createLink(path, target);
-                    }
-                }
-                case TarReader.CHAR, TarReader.BLOCK, TarReader.FIFO -> {
-                    removeExisting(path, knownDirs, rel);
-                    int type = e.type() == TarReader.CHAR ? LinuxFs.S_IFCHR
-                            : e.type() == TarReader.BLOCK ? LinuxFs.S_IFBLK : LinuxFs.S_IFIFO;
-                    LinuxFs.mknod(path, type | (e.mode() & 07777), e.devMajor(), e.devMinor());
-                    applyMetadata(path, e, false);
-                }
-                default -> throw new UnsafeEntryException(e.name(), "unsupported tar entry type '"
-                        + (char) e.type() + "'");
+            try {
+                bytes += entry(e, root, reader, knownDirs, dirTimes, buffer);
+            } catch (SyscallException x) {
+                throw new IOException("tar entry '" + e.name() + "': " + x.getMessage(), x);
             }
         }
         // Directory mtimes last, deepest first: creating their children changed them.
         for (int i = dirTimes.size() - 1; i >= 0; i--) {
             DirTime d = dirTimes.get(i);
-            LinuxFs.lutimes(d.path(), d.seconds(), d.nanos());
+            try {
+                FileSystemCalls.lutimes(d.path(), d.seconds(), d.nanos());
+            } catch (SyscallException x) {
+                throw new IOException(x.getMessage(), x);
+            }
         }
         return new Stats(entries, bytes);
+    }
+
+    /** One entry; returns the bytes of file content it wrote. */
+    private long entry(TarReader.Entry e, Path root, TarReader reader, Set<String> knownDirs, List<DirTime> dirTimes,
+            byte[] buffer) throws IOException {
+        long bytes = 0;
+        String rel = clean(e.name(), e.name());
+        if (rel.isEmpty()) {
+            // The layer's root ("./"): only its metadata applies.
+            if (e.type() == TarReader.DIRECTORY) {
+                applyMetadata(root, e, false);
+                dirTimes.add(new DirTime(root, e.mtimeSeconds(), e.mtimeNanos()));
+            }
+            return 0;
+        }
+        int slash = rel.lastIndexOf('/');
+        String parentRel = slash < 0 ? "" : rel.substring(0, slash);
+        String base = slash < 0 ? rel : rel.substring(slash + 1);
+        Path parent = ensureParents(root, parentRel, e.name(), knownDirs, true);
+
+        if (base.equals(OPAQUE)) {
+            FileSystemCalls.lsetxattr(parent, "trusted.overlay.opaque", OPAQUE_VALUE);
+            return 0;
+        }
+        if (base.startsWith(WHITEOUT_PREFIX)) {
+            String hidden = base.substring(WHITEOUT_PREFIX.length());
+            if (hidden.startsWith(".wh.")) {
+                return 0; // aufs bookkeeping (.wh..wh.plnk, .wh..wh.aufs): not part of the image's content
+            }
+            if (hidden.isEmpty() || hidden.equals(".") || hidden.equals("..")) {
+                throw new UnsafeEntryException(e.name(), "whiteout names no file");
+            }
+            Path target = parent.resolve(hidden);
+            removeExisting(target, knownDirs, rel);
+            FileSystemCalls.mknod(target, FileSystemCalls.S_IFCHR, 0, 0);
+            return 0;
+        }
+
+        Path path = parent.resolve(base);
+        switch (e.type()) {
+            case TarReader.DIRECTORY -> {
+                var attrs = attributes(path);
+                if (attrs != null && !attrs.isDirectory()) {
+                    removeExisting(path, knownDirs, rel);
+                    attrs = null;
+                }
+                if (attrs == null) {
+                    Files.createDirectory(path);
+                }
+                knownDirs.add(rel);
+                applyMetadata(path, e, false);
+                dirTimes.add(new DirTime(path, e.mtimeSeconds(), e.mtimeNanos()));
+            }
+            case TarReader.REGULAR, TarReader.REGULAR_OLD, TarReader.CONTIGUOUS -> {
+                removeExisting(path, knownDirs, rel);
+                try (OutputStream out = Files.newOutputStream(path, StandardOpenOption.CREATE_NEW,
+                        StandardOpenOption.WRITE)) {
+                    InputStream in = reader.content();
+                    for (int r; (r = in.read(buffer)) >= 0; ) {
+                        out.write(buffer, 0, r);
+                        bytes += r;
+                    }
+                }
+                applyMetadata(path, e, false);
+            }
+            case TarReader.SYMLINK -> {
+                // The target may point anywhere: it is resolved inside the container's root at run
+                // time, never by us. Only writing *through* a symlink could escape (ensureParents).
+                if (e.linkName().isEmpty()) {
+                    throw new UnsafeEntryException(e.name(), "symlink has no target");
+                }
+                removeExisting(path, knownDirs, rel);
+                Files.createSymbolicLink(path, Path.of(e.linkName()));
+                applyMetadata(path, e, true);
+            }
+            case TarReader.HARDLINK -> {
+                String targetRel = clean(e.linkName(), e.name());
+                if (targetRel.isEmpty()) {
+                    throw new UnsafeEntryException(e.name(), "hard link to the layer root");
+                }
+                int ts = targetRel.lastIndexOf('/');
+                Path targetParent = ensureParents(root, ts < 0 ? "" : targetRel.substring(0, ts), e.name(),
+                        knownDirs, false);
+                Path target = targetParent.resolve(ts < 0 ? targetRel : targetRel.substring(ts + 1));
+                var attrs = attributes(target);
+                if (attrs == null) {
+                    throw new UnsafeEntryException(e.name(), "hard link target '" + e.linkName()
+                            + "' is not in this layer");
+                }
+                if (attrs.isDirectory()) {
+                    throw new UnsafeEntryException(e.name(), "hard link to a directory '" + e.linkName() + "'");
+                }
+                if (!target.equals(path)) {
+                    removeExisting(path, knownDirs, rel);
+                    Files.createLink(path, target);
+                }
+            }
+            case TarReader.CHAR, TarReader.BLOCK, TarReader.FIFO -> {
+                removeExisting(path, knownDirs, rel);
+                int type = e.type() == TarReader.CHAR ? FileSystemCalls.S_IFCHR
+                        : e.type() == TarReader.BLOCK ? FileSystemCalls.S_IFBLK : FileSystemCalls.S_IFIFO;
+                FileSystemCalls.mknod(path, type | (e.mode() & 07777), e.devMajor(), e.devMinor());
+                applyMetadata(path, e, false);
+            }
+            default -> throw new UnsafeEntryException(e.name(), "unsupported tar entry type '"
+                    + (char) e.type() + "'");
+        }
+        return bytes;
     }
 
     /**
@@ -297,10 +315,10 @@ public final class LayerUnpacker {
         // Order matters: chown clears setuid/setgid bits and security.capability (chown(2),
         // capabilities(7)), so it goes first, then the mode, then the xattrs.
         if (preserveOwners) {
-            LinuxFs.lchown(path, e.uid(), e.gid());
+            FileSystemCalls.lchown(path, e.uid(), e.gid());
         }
         if (!symlink) {
-            LinuxFs.chmod(path, e.mode());
+            FileSystemCalls.chmod(path, e.mode());
         }
         for (var x : e.xattrs().entrySet()) {
             if (x.getKey().startsWith("trusted.overlay.")) {
@@ -309,10 +327,10 @@ public final class LayerUnpacker {
             if (!preserveOwners && !x.getKey().startsWith("user.")) {
                 continue; // security.* and trusted.* need CAP_SYS_ADMIN / CAP_SETFCAP
             }
-            LinuxFs.lsetxattr(path, x.getKey(), x.getValue());
+            FileSystemCalls.lsetxattr(path, x.getKey(), x.getValue());
         }
         if (e.type() != TarReader.DIRECTORY) {
-            LinuxFs.lutimes(path, e.mtimeSeconds(), e.mtimeNanos());
+            FileSystemCalls.lutimes(path, e.mtimeSeconds(), e.mtimeNanos());
         }
     }
 }
