@@ -388,12 +388,25 @@ public final class ImagePuller {
         // hashing, tar parsing and writing are CPU-bound, and virtual threads are not time-sliced,
         // so a stage waking up would wait for a carrier behind them. The OS schedules these fairly.
         try (var pool = Executors.newThreadPerTaskExecutor(Thread.ofPlatform().daemon().name("layer-", 0).factory())) {
+            // Each layer's completion, so that a layer can wait for the ones below it when an entry's
+            // parent has to be resolved in the merged view (a lower symlink; see LayerUnpacker).
+            var done = new ArrayList<CompletableFuture<Void>>();
+            for (int i = 0; i < m.layers().size(); i++) {
+                done.add(todo.contains(i) ? new CompletableFuture<>() : CompletableFuture.completedFuture(null));
+            }
             var futures = new ArrayList<Future<?>>();
             for (int i : todo) {
                 Descriptor layer = m.layers().get(i);
                 String chainId = chainIds.get(i);
+                LayerUnpacker.Lowers lowers = () -> lowerDirs(ref, chainIds, done, i);
                 futures.add(pool.submit(() -> {
-                    sharedLayer(ref, layer, diffIds.get(i), chainId, source, progress);
+                    try {
+                        sharedLayer(ref, layer, diffIds.get(i), chainId, source, progress, lowers);
+                        done.get(i).complete(null);
+                    } catch (RuntimeException e) {
+                        done.get(i).completeExceptionally(e);
+                        throw e;
+                    }
                     return null;
                 }));
             }
@@ -426,9 +439,28 @@ public final class ImagePuller {
                 progress.total.get(), "percent", 100);
     }
 
+    /** The unpacked layers below layer {@code i}, topmost first, once they are all in the store. */
+    private List<Path> lowerDirs(ImageRef ref, List<String> chainIds, List<CompletableFuture<Void>> done, int i)
+            throws IOException {
+        var dirs = new ArrayList<Path>();
+        for (int j = i - 1; j >= 0; j--) {
+            try {
+                done.get(j).get();
+            } catch (ExecutionException e) {
+                throw new IOException("layer " + (j + 1) + " of " + ref + ", below this one, failed: "
+                        + e.getCause().getMessage(), e.getCause());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException("interrupted waiting for the layers below");
+            }
+            dirs.add(store.layerDir(chainIds.get(j)));
+        }
+        return dirs;
+    }
+
     /** One download of a layer, whichever pull asks for it first; the others wait for it. */
     private void sharedLayer(ImageRef ref, Descriptor layer, Digest diffId, String chainId, Source source,
-            Progress progress) {
+            Progress progress, LayerUnpacker.Lowers lowers) {
         var mine = new CompletableFuture<Void>();
         CompletableFuture<Void> running = layers.putIfAbsent(chainId, mine);
         if (running != null) {
@@ -437,7 +469,7 @@ public final class ImagePuller {
         }
         try {
             if (!store.hasLayer(chainId)) {
-                fetchLayer(ref, layer, diffId, chainId, source, progress);
+                fetchLayer(ref, layer, diffId, chainId, source, progress, lowers);
             }
             mine.complete(null);
         } catch (RuntimeException e) {
@@ -457,10 +489,10 @@ public final class ImagePuller {
      * fetcher does the same: a mirror is a cache, the digest is the truth).
      */
     private void fetchLayer(ImageRef ref, Descriptor layer, Digest diffId, String chainId, Source source,
-            Progress progress) {
+            Progress progress, LayerUnpacker.Lowers lowers) {
         while (true) {
             try {
-                fetchLayerOnce(ref, layer, diffId, chainId, source, progress);
+                fetchLayerOnce(ref, layer, diffId, chainId, source, progress, lowers);
                 return;
             } catch (BadBlob bad) {
                 String from = source.origin(layer.digest());
@@ -484,7 +516,7 @@ public final class ImagePuller {
     }
 
     private void fetchLayerOnce(ImageRef ref, Descriptor layer, Digest diffId, String chainId, Source source,
-            Progress progress) {
+            Progress progress, LayerUnpacker.Lowers lowers) {
         String what = "layer " + layer.digest() + " of " + ref;
         Path work;
         try {
@@ -511,7 +543,17 @@ public final class ImagePuller {
             var waited = new TimedInputStream(stage);
             try (stage) {
                 var tar = new VerifyingInputStream(waited, diffId.newHasher(), -1, null);
-                stats = unpacker.unpack(tar, work.resolve("diff"));
+                // Waiting for the layers below gives up this download's slot meanwhile: they may
+                // need it (with max_concurrent_downloads = 1, they would otherwise never start).
+                LayerUnpacker.Lowers waitingLowers = () -> {
+                    downloads.release();
+                    try {
+                        return lowers.dirs();
+                    } finally {
+                        downloads.acquireUninterruptibly();
+                    }
+                };
+                stats = unpacker.unpack(tar, work.resolve("diff"), waitingLowers);
                 diffHash = tar.finish();
             } catch (IOException e) {
                 unpackFailure = e;

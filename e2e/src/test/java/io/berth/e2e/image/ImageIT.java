@@ -192,6 +192,21 @@ class ImageIT {
     }
 
     @Test
+    void aLayerAddingUnderALowerSymlinkWritesThroughIt() throws Exception {
+        // A merged-/usr base (lib -> usr/lib), then a layer adding lib/x with no "lib" entry of its own:
+        // the file lands in usr/lib/x, and no lib directory hides the lower symlink (containerd's result).
+        Built b = TestImages.image()
+                .layer(new TestImages.Layer(new Tar().dir("usr", 0755).dir("usr/lib", 0755).symlink("lib", "usr/lib")
+                        .file("usr/lib/base", "base").bytes()))
+                .layer(new TestImages.Layer(new Tar().file("lib/x", "x").bytes()))
+                .build(dir.resolve("layouts/merged-usr"));
+        assertEquals(b.id(), pull(cri, registry.push(b.layout(), "merged-usr:1")));
+        Path upper = layerDir(agent, chainIds(b.diffIds()).get(1));
+        assertEquals("x", Files.readString(upper.resolve("usr/lib/x")));
+        assertFalse(Files.exists(upper.resolve("lib"), LinkOption.NOFOLLOW_LINKS));
+    }
+
+    @Test
     void multiArchIndexChoosesLinuxAmd64() throws Exception {
         var arm = TestImages.image().layer(TestImages.fileLayer("arch", "arm64")).platform("arm64", "v8")
                 .label("arch", "arm64");

@@ -76,9 +76,35 @@ public final class LayerUnpacker {
     private record DirTime(Path path, long seconds, int nanos) {
     }
 
-    /** Unpacks {@code tar} into {@code root}, an existing empty directory. */
+    /**
+     * The layers below the one being unpacked, topmost first, asked for only when an entry's parent
+     * is missing from its own layer (it may wait for those layers to be unpacked).
+     */
+    @FunctionalInterface
+    public interface Lowers {
+        Lowers NONE = List::of;
+
+        List<Path> dirs() throws IOException;
+    }
+
+    /** Unpacks {@code tar} into {@code root}, an existing empty directory, as a bottom layer. */
     public Stats unpack(InputStream tar, Path root) throws IOException {
+        return unpack(tar, root, Lowers.NONE);
+    }
+
+    /**
+     * Unpacks {@code tar} into {@code root}, an existing empty directory, as the layer above
+     * {@code lowers}. An entry whose parent directory is not in this layer is placed where the
+     * merged view (this layer over the lower ones) resolves that parent, as containerd does by
+     * applying a layer onto the mounted parents: with {@code /lib -> usr/lib} in a lower layer
+     * (a merged-/usr image), {@code lib/x} lands in {@code usr/lib/x}, and no {@code lib}
+     * directory is made that would hide the lower symlink. Symlinks are followed inside the layer
+     * root only (an absolute or {@code ..} target is taken relative to the root, as in the
+     * container), so nothing is ever written outside {@code root}.
+     */
+    public Stats unpack(InputStream tar, Path root, Lowers lowers) throws IOException {
         var reader = new TarReader(tar);
+        var merged = new MergedParents(root, lowers, preserveOwners);
         Set<String> knownDirs = new HashSet<>();
         List<DirTime> dirTimes = new ArrayList<>();
         byte[] buffer = new byte[128 * 1024];
@@ -87,7 +113,7 @@ public final class LayerUnpacker {
         for (TarReader.Entry e = reader.next(); e != null; e = reader.next()) {
             entries++;
             try {
-                bytes += entry(e, root, reader, knownDirs, dirTimes, buffer);
+                bytes += entry(e, root, reader, knownDirs, dirTimes, buffer, merged);
             } catch (SyscallException x) {
                 throw new IOException("tar entry '" + e.name() + "': " + x.getMessage(), x);
             }
@@ -106,7 +132,7 @@ public final class LayerUnpacker {
 
     /** One entry; returns the bytes of file content it wrote. */
     private long entry(TarReader.Entry e, Path root, TarReader reader, Set<String> knownDirs, List<DirTime> dirTimes,
-            byte[] buffer) throws IOException {
+            byte[] buffer, MergedParents merged) throws IOException {
         long bytes = 0;
         String rel = clean(e.name(), e.name());
         if (rel.isEmpty()) {
@@ -120,7 +146,10 @@ public final class LayerUnpacker {
         int slash = rel.lastIndexOf('/');
         String parentRel = slash < 0 ? "" : rel.substring(0, slash);
         String base = slash < 0 ? rel : rel.substring(slash + 1);
-        Path parent = ensureParents(root, parentRel, e.name(), knownDirs, true);
+        Path parent = merged.parent(parentRel, e.name(), knownDirs);
+        if (!e.isRegular()) {
+            merged.forget(); // a new directory, symlink or whiteout may change how later parents resolve
+        }
 
         if (base.equals(OPAQUE)) {
             FileSystemCalls.lsetxattr(parent, "trusted.overlay.opaque", OPAQUE_VALUE);
@@ -243,7 +272,7 @@ public final class LayerUnpacker {
      * Makes sure each directory on {@code parentRel} is a real directory inside the layer: missing
      * ones are created (when {@code create}), a symlink on the way is refused.
      */
-    private static Path ensureParents(Path root, String parentRel, String entry, Set<String> knownDirs,
+    static Path ensureParents(Path root, String parentRel, String entry, Set<String> knownDirs,
             boolean create) throws IOException {
         if (parentRel.isEmpty()) {
             return root;
@@ -281,7 +310,7 @@ public final class LayerUnpacker {
         return p;
     }
 
-    private static BasicFileAttributes attributes(Path p) throws IOException {
+    static BasicFileAttributes attributes(Path p) throws IOException {
         try {
             return Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
         } catch (NoSuchFileException e) {
