@@ -325,7 +325,7 @@ public final class ImagePuller {
         }
     }
 
-    /** Writes the small blobs of pulls; virtual threads, as the layer downloads. */
+    /** Writes the small blobs of pulls: waiting for fsync, not computing, so virtual threads do. */
     private static final java.util.concurrent.Executor BLOB_WRITERS = Executors.newVirtualThreadPerTaskExecutor();
 
     private void storeBlobs(ImageRef ref, Digest topDigest, byte[] topBytes, Digest manifestDigest,
