@@ -83,9 +83,11 @@ public record AgentConfig(
      *                               brings no credentials; empty for none
      * @param maxManifestBytes       the largest manifest or index accepted
      * @param registries             per-registry settings, keyed by host[:port] ({@code [images.registries."HOST"]})
+     * @param downloadTimeoutSeconds how long a registry request waits for its response, and a layer
+     *                               download for its next bytes, before the pull fails
      */
     public record Images(int maxConcurrentDownloads, String registryConfigDir, String dockerConfig,
-            int maxManifestBytes, java.util.Map<String, Registry> registries) {
+            int maxManifestBytes, java.util.Map<String, Registry> registries, int downloadTimeoutSeconds) {
         public Images {
             registries = registries == null ? java.util.Map.of() : java.util.Map.copyOf(registries);
         }
@@ -115,7 +117,7 @@ public record AgentConfig(
                 "auto",
                 10,
                 new Http("127.0.0.1", 9478),
-                new Images(3, "/etc/berth/certs.d", "", 4 << 20, java.util.Map.of()),
+                new Images(3, "/etc/berth/certs.d", "", 4 << 20, java.util.Map.of(), 60),
                 new Network("berth0", java.util.List.of("10.88.0.0/16"), 0, "berth", "/etc/cni/net.d",
                         java.util.List.of("/opt/cni/bin", "/usr/lib/cni")),
                 defaultShimDir(),

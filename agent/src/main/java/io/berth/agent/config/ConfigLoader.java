@@ -210,6 +210,10 @@ public final class ConfigLoader {
             throw new ConfigException("images.max_concurrent_downloads: must be 1 to 64, got "
                     + images.maxConcurrentDownloads());
         }
+        if (images.downloadTimeoutSeconds() < 1 || images.downloadTimeoutSeconds() > 3600) {
+            throw new ConfigException("images.download_timeout_seconds: must be 1 to 3600, got "
+                    + images.downloadTimeoutSeconds());
+        }
         if (images.maxManifestBytes() < 1024) {
             throw new ConfigException("images.max_manifest_bytes: must be at least 1024, got "
                     + images.maxManifestBytes());

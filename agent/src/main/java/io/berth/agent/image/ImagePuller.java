@@ -12,6 +12,8 @@ import io.berth.agent.image.registry.Platform;
 import io.berth.agent.image.registry.RegistryClient;
 import io.berth.agent.image.unpack.Decompress;
 import io.berth.agent.image.unpack.LayerUnpacker;
+import io.berth.agent.image.unpack.ReadAheadStage;
+import io.berth.agent.image.unpack.TimedInputStream;
 import io.berth.agent.image.unpack.VerifyingInputStream;
 import io.berth.agent.log.Log;
 import java.io.BufferedInputStream;
@@ -124,9 +126,13 @@ public final class ImagePuller {
         RegistryClient.Session session = client.session(ref, credentials, serverAddress);
 
         // Step 1, resolve: what the reference points at now. An image we hold under that digest
-        // needs nothing more than its names recorded.
+        // needs nothing more than its names recorded. A digest names its content for good, so an
+        // image present by digest needs no registry at all (kubelet's PullImage of an image it
+        // already has); a tag may have moved, so it costs one HEAD of the manifest, as containerd's
+        // resolver does. A tag we do not hold at all goes straight to the GET: a HEAD first would
+        // only add a round trip (an image present under another name is still found, by its id).
         Optional<Digest> known = ref.digest() != null ? Optional.of(ref.digest())
-                : session.headDigest(ref.tag());
+                : store.hasTag(ref.repoTag()) ? session.headDigest(ref.tag()) : Optional.empty();
         if (known.isPresent()) {
             Optional<Image> present = store.findByDigest(ref.name(), known.get());
             if (present.isPresent()) {
@@ -137,6 +143,7 @@ public final class ImagePuller {
                 return image;
             }
         }
+        long tResolved = System.nanoTime();
         RegistryClient.Manifest top = session.manifest(ref.manifestReference());
         if (known.isPresent() && !known.get().equals(top.digest()) && ref.digest() == null) {
             LOG.debug("tag moved between HEAD and GET", "image", ref);
@@ -171,10 +178,22 @@ public final class ImagePuller {
             public InputStream open(Digest digest, long size) {
                 return session.openBlob(digest, size);
             }
+
+            @Override
+            public String origin(Digest digest) {
+                return session.blobOrigin(digest);
+            }
+
+            @Override
+            public boolean rejectOrigin(Digest digest) {
+                return session.rejectBlobOrigin(digest);
+            }
         };
+        long tManifest = System.nanoTime();
         Image image = ingest(ref, top.digest(), top.bytes(), manifest.digest(), manifest.bytes(), source);
         LOG.info("image pulled", "image", ref, "id", image.id(), "size", image.size(),
-                "ms", (System.nanoTime() - t0) / 1e6);
+                "ms", (System.nanoTime() - t0) / 1e6, "resolve_ms", (tResolved - t0) / 1e6,
+                "manifest_ms", (tManifest - tResolved) / 1e6);
         return image;
     }
 
@@ -183,6 +202,19 @@ public final class ImagePuller {
         byte[] read(Digest digest, long size) throws IOException;
 
         InputStream open(Digest digest, long size) throws IOException;
+
+        /** Where the last {@link #open} of this blob came from, for the log. */
+        default String origin(Digest digest) {
+            return "";
+        }
+
+        /**
+         * The last {@link #open} of {@code digest} gave bytes that do not match it: do not use that
+         * origin for this blob again. True when another origin remains to be tried.
+         */
+        default boolean rejectOrigin(Digest digest) {
+            return false;
+        }
     }
 
     private Image recordNames(Image image, ImageRef ref, Digest topDigest) {
@@ -226,6 +258,7 @@ public final class ImagePuller {
                 throw new BerthException(Kind.INTERNAL, "record image " + id + ": " + e.getMessage(), e);
             }
         }
+        long t0 = System.nanoTime();
         byte[] configBytes;
         try {
             configBytes = source.read(m.config().digest(), m.config().size());
@@ -240,7 +273,14 @@ public final class ImagePuller {
         List<String> chainIds = chainIds(diffIds);
 
         // Step 4, layers: download what is missing, concurrently; pinned so no GC takes them meanwhile.
-        store.pin(chainIds);
+        // The manifests and the config (verified, in memory) are written to the store meanwhile:
+        // their fsyncs need not wait for the layers. Pinned too, and removed again if the pull fails.
+        var pins = new ArrayList<String>(chainIds);
+        pins.addAll(List.of(topDigest.toString(), manifestDigest.toString(), m.config().digest().toString()));
+        store.pin(pins);
+        boolean recorded = false;
+        CompletableFuture<Void> blobs = CompletableFuture.runAsync(() -> storeBlobs(ref, topDigest, topBytes,
+                manifestDigest, manifestBytes, m.config().digest(), configBytes), BLOB_WRITERS);
         try {
             var progress = new Progress(ref.toString());
             var todo = new ArrayList<Integer>();
@@ -254,21 +294,39 @@ public final class ImagePuller {
                     metrics.layersReused.inc();
                 }
             }
-            if (!todo.isEmpty()) {
-                fetchLayers(ref, m, diffIds, chainIds, todo, source, progress);
+            long t1 = System.nanoTime();
+            try {
+                if (!todo.isEmpty()) {
+                    fetchLayers(ref, m, diffIds, chainIds, todo, source, progress);
+                }
+            } finally {
+                blobs.exceptionally(e -> null).join(); // never leave a writer behind, whatever happened
             }
 
-            // Step 5, record: blobs first, then the record that makes the image visible.
-            storeBlobs(ref, topDigest, topBytes, manifestDigest, manifestBytes, m.config().digest(), configBytes);
+            // Step 5, record: blobs first (done above), then the record that makes the image visible.
+            long t2 = System.nanoTime();
+            join(blobs);
             metrics.pulls.labels(todo.isEmpty() ? "present" : "pulled").inc();
-            return store.commit(id, repoTag, repoDigest, size, topDigest.toString(),
+            long t3 = System.nanoTime();
+            Image image = store.commit(id, repoTag, repoDigest, size, topDigest.toString(),
                     manifestDigest.toString(), chainIds);
+            recorded = true;
+            LOG.debug("image recorded", "image", ref, "config_ms", (t1 - t0) / 1e6, "layers_ms", (t2 - t1) / 1e6,
+                    "blobs_wait_ms", (t3 - t2) / 1e6, "record_ms", (System.nanoTime() - t3) / 1e6);
+            return image;
         } catch (IOException e) {
             throw new BerthException(Kind.INTERNAL, "record image " + id + " of " + ref + ": " + e.getMessage(), e);
         } finally {
-            store.unpin(chainIds);
+            store.unpin(pins);
+            if (!recorded) {
+                // A failed pull leaves the store as it was: the blobs it wrote go unless something uses them.
+                store.dropUnusedBlobs(List.of(topDigest, manifestDigest, m.config().digest()));
+            }
         }
     }
+
+    /** Writes the small blobs of pulls: waiting for fsync, not computing, so virtual threads do. */
+    private static final java.util.concurrent.Executor BLOB_WRITERS = Executors.newVirtualThreadPerTaskExecutor();
 
     private void storeBlobs(ImageRef ref, Digest topDigest, byte[] topBytes, Digest manifestDigest,
             byte[] manifestBytes, Digest configDigest, byte[] configBytes) {
@@ -326,13 +384,29 @@ public final class ImagePuller {
             List<Integer> todo, Source source, Progress progress) {
         metrics.inProgress.inc();
         metrics.expectedBytes.labels(progress.image).set(progress.total.get());
-        try (var pool = Executors.newVirtualThreadPerTaskExecutor()) {
+        // Platform threads, one per layer (at most max_concurrent_downloads of them work at once):
+        // hashing, tar parsing and writing are CPU-bound, and virtual threads are not time-sliced,
+        // so a stage waking up would wait for a carrier behind them. The OS schedules these fairly.
+        try (var pool = Executors.newThreadPerTaskExecutor(Thread.ofPlatform().daemon().name("layer-", 0).factory())) {
+            // Each layer's completion, so that a layer can wait for the ones below it when an entry's
+            // parent has to be resolved in the merged view (a lower symlink; see LayerUnpacker).
+            var done = new ArrayList<CompletableFuture<Void>>();
+            for (int i = 0; i < m.layers().size(); i++) {
+                done.add(todo.contains(i) ? new CompletableFuture<>() : CompletableFuture.completedFuture(null));
+            }
             var futures = new ArrayList<Future<?>>();
             for (int i : todo) {
                 Descriptor layer = m.layers().get(i);
                 String chainId = chainIds.get(i);
+                LayerUnpacker.Lowers lowers = () -> lowerDirs(ref, chainIds, done, i);
                 futures.add(pool.submit(() -> {
-                    sharedLayer(ref, layer, diffIds.get(i), chainId, source, progress);
+                    try {
+                        sharedLayer(ref, layer, diffIds.get(i), chainId, source, progress, lowers);
+                        done.get(i).complete(null);
+                    } catch (RuntimeException e) {
+                        done.get(i).completeExceptionally(e);
+                        throw e;
+                    }
                     return null;
                 }));
             }
@@ -365,9 +439,28 @@ public final class ImagePuller {
                 progress.total.get(), "percent", 100);
     }
 
+    /** The unpacked layers below layer {@code i}, topmost first, once they are all in the store. */
+    private List<Path> lowerDirs(ImageRef ref, List<String> chainIds, List<CompletableFuture<Void>> done, int i)
+            throws IOException {
+        var dirs = new ArrayList<Path>();
+        for (int j = i - 1; j >= 0; j--) {
+            try {
+                done.get(j).get();
+            } catch (ExecutionException e) {
+                throw new IOException("layer " + (j + 1) + " of " + ref + ", below this one, failed: "
+                        + e.getCause().getMessage(), e.getCause());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException("interrupted waiting for the layers below");
+            }
+            dirs.add(store.layerDir(chainIds.get(j)));
+        }
+        return dirs;
+    }
+
     /** One download of a layer, whichever pull asks for it first; the others wait for it. */
     private void sharedLayer(ImageRef ref, Descriptor layer, Digest diffId, String chainId, Source source,
-            Progress progress) {
+            Progress progress, LayerUnpacker.Lowers lowers) {
         var mine = new CompletableFuture<Void>();
         CompletableFuture<Void> running = layers.putIfAbsent(chainId, mine);
         if (running != null) {
@@ -376,7 +469,7 @@ public final class ImagePuller {
         }
         try {
             if (!store.hasLayer(chainId)) {
-                fetchLayer(ref, layer, diffId, chainId, source, progress);
+                fetchLayer(ref, layer, diffId, chainId, source, progress, lowers);
             }
             mine.complete(null);
         } catch (RuntimeException e) {
@@ -391,10 +484,39 @@ public final class ImagePuller {
      * Download ▸ verify ▸ unpack ▸ commit, streaming: the blob is decompressed and unpacked into a
      * work directory as it arrives, hashed twice on the way (compressed: the descriptor's digest;
      * uncompressed: the config's diff_id). The work directory becomes the layer only when both
-     * match, so a bad blob leaves the store as it was.
+     * match, so a bad blob leaves the store as it was. A mirror that served bytes that do not match
+     * the digest is passed over for this blob and the next endpoint is tried (containerd's
+     * fetcher does the same: a mirror is a cache, the digest is the truth).
      */
     private void fetchLayer(ImageRef ref, Descriptor layer, Digest diffId, String chainId, Source source,
-            Progress progress) {
+            Progress progress, LayerUnpacker.Lowers lowers) {
+        while (true) {
+            try {
+                fetchLayerOnce(ref, layer, diffId, chainId, source, progress, lowers);
+                return;
+            } catch (BadBlob bad) {
+                String from = source.origin(layer.digest());
+                if (!source.rejectOrigin(layer.digest())) {
+                    throw bad.error;
+                }
+                LOG.warn("endpoint served a bad blob; trying the next endpoint", "image", ref, "layer",
+                        layer.digest(), "endpoint", from, "error", bad.error.getMessage());
+            }
+        }
+    }
+
+    /** The blob's own bytes were not the ones its digest names: another endpoint may have them right. */
+    private static final class BadBlob extends RuntimeException {
+        final BerthException error;
+
+        BadBlob(BerthException error) {
+            super(error.getMessage(), null, false, false);
+            this.error = error;
+        }
+    }
+
+    private void fetchLayerOnce(ImageRef ref, Descriptor layer, Digest diffId, String chainId, Source source,
+            Progress progress, LayerUnpacker.Lowers lowers) {
         String what = "layer " + layer.digest() + " of " + ref;
         Path work;
         try {
@@ -406,30 +528,49 @@ public final class ImagePuller {
         downloads.acquireUninterruptibly();
         long t0 = System.nanoTime();
         try (InputStream body = open(source, layer, what)) {
-            var blob = new VerifyingInputStream(body, layer.digest().newHasher(), layer.size(), progress::add);
+            long tOpen = System.nanoTime();
+            // Two threads: this stage downloads, hashes the blob and decompresses; the caller's
+            // thread hashes the tar, parses it and writes the files.
+            var net = new TimedInputStream(body);
+            var blob = new VerifyingInputStream(net, layer.digest().newHasher(), layer.size(), progress::add);
             var buffered = new BufferedInputStream(blob, 256 * 1024);
+            var inflated = new TimedInputStream[1];
             IOException unpackFailure = null;
             byte[] diffHash = null;
             LayerUnpacker.Stats stats = null;
-            try {
-                var tar = new VerifyingInputStream(Decompress.open(buffered), diffId.newHasher(), -1, null);
-                stats = unpacker.unpack(tar, work.resolve("diff"));
+            var stage = new ReadAheadStage(new LazyStream(() -> inflated[0] = new TimedInputStream(
+                    Decompress.open(buffered))), STAGE_CHUNK, STAGE_CHUNKS, "unpack " + layer.digest().hex());
+            var waited = new TimedInputStream(stage);
+            try (stage) {
+                var tar = new VerifyingInputStream(waited, diffId.newHasher(), -1, null);
+                // Waiting for the layers below gives up this download's slot meanwhile: they may
+                // need it (with max_concurrent_downloads = 1, they would otherwise never start).
+                LayerUnpacker.Lowers waitingLowers = () -> {
+                    downloads.release();
+                    try {
+                        return lowers.dirs();
+                    } finally {
+                        downloads.acquireUninterruptibly();
+                    }
+                };
+                stats = unpacker.unpack(tar, work.resolve("diff"), waitingLowers);
                 diffHash = tar.finish();
             } catch (IOException e) {
                 unpackFailure = e;
             }
-            // The blob's own digest first: when the bytes are not the promised ones, that is the
-            // cause of whatever the unpacker saw, and the message should say so.
+            // The stage has stopped (closing it waits for its thread). The blob's own digest first:
+            // when the bytes are not the promised ones, that is the cause of whatever the unpacker
+            // saw, and the message should say so.
             byte[] blobHash;
             try {
                 blobHash = blob.finish();
             } catch (VerifyingInputStream.MismatchException e) {
-                throw new BerthException(Kind.INVALID_ARGUMENT, what + ": blob has " + e.getMessage());
+                throw new BadBlob(new BerthException(Kind.INVALID_ARGUMENT, what + ": blob has " + e.getMessage()));
             }
             String got = HexFormat.of().formatHex(blobHash);
             if (!got.equals(layer.digest().hex())) {
-                throw new BerthException(Kind.INVALID_ARGUMENT, what + ": content does not match its digest (it hashes "
-                        + "to " + layer.digest().algorithm() + ":" + got + ")");
+                throw new BadBlob(new BerthException(Kind.INVALID_ARGUMENT, what + ": content does not match its "
+                        + "digest (it hashes to " + layer.digest().algorithm() + ":" + got + ")"));
             }
             if (unpackFailure != null) {
                 throw new BerthException(Kind.INVALID_ARGUMENT, what + ": " + unpackFailure.getMessage(), unpackFailure);
@@ -443,8 +584,14 @@ public final class ImagePuller {
             store.commitLayer(new ImageStore.LayerMeta(chainId, diffId.toString(), layer.digest().toString(),
                     layer.size(), stats.bytes()), work);
             committed = true;
+            // Where the time went: the first byte; in the stage, network reads and decompression
+            // (with the blob's hashing); on this thread, waiting for the stage and the rest (tar
+            // parsing, hashing, file writes); then syncfs and rename.
+            double inflateMs = inflated[0] == null ? 0 : inflated[0].millis() - net.millis();
             LOG.debug("layer unpacked", "image", ref, "layer", layer.digest(), "chain_id", chainId,
                     "bytes", layer.size(), "unpacked_bytes", stats.bytes(), "entries", stats.entries(),
+                    "open_ms", (tOpen - t0) / 1e6, "net_ms", net.millis(), "decompress_ms", inflateMs,
+                    "wait_ms", waited.millis(), "write_ms", (t1 - tOpen) / 1e6 - waited.millis(),
                     "unpack_ms", (t1 - t0) / 1e6, "commit_ms", (System.nanoTime() - t1) / 1e6);
         } catch (IOException e) {
             throw new BerthException(Kind.UNAVAILABLE, what + ": download failed: " + e.getMessage(), e);
@@ -453,6 +600,41 @@ public final class ImagePuller {
             if (!committed) {
                 store.discardWork(work);
             }
+        }
+    }
+
+    /** Hand-overs between the decompressing stage and the unpacker: 8 x 256 KiB ahead at most. */
+    private static final int STAGE_CHUNK = 256 * 1024;
+    private static final int STAGE_CHUNKS = 8;
+
+    /** Opens its stream on first read, so that sniffing the compression happens on the stage's thread. */
+    private static final class LazyStream extends InputStream {
+        interface Opener {
+            InputStream open() throws IOException;
+        }
+
+        private final Opener opener;
+        private InputStream in;
+
+        LazyStream(Opener opener) {
+            this.opener = opener;
+        }
+
+        private InputStream in() throws IOException {
+            if (in == null) {
+                in = opener.open();
+            }
+            return in;
+        }
+
+        @Override
+        public int read() throws IOException {
+            return in().read();
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            return in().read(b, off, len);
         }
     }
 

@@ -3,8 +3,10 @@ package io.berth.agent.image;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.berth.agent.domain.BerthException;
-import io.berth.agent.image.unpack.LinuxFs;
 import io.berth.agent.log.Log;
+import io.berth.agent.store.AtomicFiles;
+import io.berth.kernel.FileSystemCalls;
+import io.berth.kernel.SyscallException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.FileAlreadyExistsException;
@@ -199,6 +201,11 @@ public final class ImageStore implements AutoCloseable {
         return find(refOrId).orElseThrow(() -> BerthException.notFound("image '" + refOrId + "' not found"));
     }
 
+    /** True when an image is recorded under {@code repoTag} ("host/repo:tag"). */
+    public synchronized boolean hasTag(String repoTag) {
+        return images.values().stream().anyMatch(r -> r.repoTags().contains(repoTag));
+    }
+
     /** The image pulled for {@code name} whose index or manifest has this digest, if any. */
     public synchronized Optional<Image> findByDigest(String name, Digest digest) {
         String d = digest.toString();
@@ -305,9 +312,17 @@ public final class ImageStore implements AutoCloseable {
     public void commitLayer(LayerMeta meta, Path work) throws IOException {
         Path target = layerRoot(meta.chainId());
         Files.write(work.resolve("layer.json"), JSON.writeValueAsBytes(meta));
-        LinuxFs.syncfs(work);
+        long t0 = System.nanoTime();
+        try {
+            FileSystemCalls.syncfs(work);
+        } catch (SyscallException e) {
+            throw new IOException(e.getMessage(), e);
+        }
+        long t1 = System.nanoTime();
         try {
             AtomicFiles.rename(work, target);
+            LOG.debug("layer committed", "chain_id", meta.chainId(), "syncfs_ms", (t1 - t0) / 1e6,
+                    "rename_ms", (System.nanoTime() - t1) / 1e6);
         } catch (FileAlreadyExistsException | java.nio.file.DirectoryNotEmptyException raced) {
             deleteTree(work); // another pull committed the same layer first: identical content
         }
@@ -321,13 +336,40 @@ public final class ImageStore implements AutoCloseable {
         }
     }
 
-    /** Protects layers a pull is about to reference from a concurrent garbage collection. */
+    /** Protects layers and blobs a pull is about to reference from a concurrent garbage collection. */
     public synchronized void pin(Collection<String> chainIds) {
         chainIds.forEach(c -> pinned.merge(c, 1, Integer::sum));
     }
 
     public synchronized void unpin(Collection<String> chainIds) {
         chainIds.forEach(c -> pinned.computeIfPresent(c, (k, n) -> n <= 1 ? null : n - 1));
+    }
+
+    /**
+     * Deletes those of {@code digests} that no image record and no pin refers to: what a failed
+     * pull wrote goes, so the store is as it was.
+     */
+    public synchronized void dropUnusedBlobs(Collection<Digest> digests) {
+        Set<String> live = liveBlobs();
+        for (Digest d : digests) {
+            if (!live.contains(d.toString())) {
+                try {
+                    Files.deleteIfExists(blobPath(d));
+                } catch (IOException e) {
+                    LOG.warn("could not remove unused blob", "digest", d, "error", e.toString());
+                }
+            }
+        }
+    }
+
+    private Set<String> liveBlobs() {
+        Set<String> live = new HashSet<>(pinned.keySet());
+        for (ImageRecord r : images.values()) {
+            live.add(r.id());
+            live.add(r.manifestDigest());
+            live.add(r.topDigest());
+        }
+        return live;
     }
 
     // ---------------------------------------------------------------- records
@@ -445,13 +487,11 @@ public final class ImageStore implements AutoCloseable {
      * start-up also cleans) and returns them for deletion outside the lock.
      */
     private List<Path> gc() throws IOException {
+        // Pins name chain ids and blob digests alike (both sha256 digests of different things).
         Set<String> liveLayers = new HashSet<>(pinned.keySet());
-        Set<String> liveBlobs = new HashSet<>();
+        Set<String> liveBlobs = liveBlobs();
         for (ImageRecord r : images.values()) {
             liveLayers.addAll(r.chainIds());
-            liveBlobs.add(r.id());
-            liveBlobs.add(r.manifestDigest());
-            liveBlobs.add(r.topDigest());
         }
         leases.values().forEach(l -> liveLayers.addAll(l.chainIds()));
         var trash = new ArrayList<Path>();

@@ -28,7 +28,8 @@ public final class ImageSystem {
         var hosts = new RegistryHosts(settings,
                 c.registryConfigDir().isEmpty() ? null : Path.of(c.registryConfigDir()));
         var docker = new DockerConfig(c.dockerConfig().isEmpty() ? null : Path.of(c.dockerConfig()));
-        var client = new RegistryClient(hosts, docker, c.maxManifestBytes());
+        var client = new RegistryClient(hosts, docker, c.maxManifestBytes(),
+                java.time.Duration.ofSeconds(c.downloadTimeoutSeconds()));
         return new ImagePuller(store, client, c.maxConcurrentDownloads(), metrics, Platform.host());
     }
 }

@@ -54,6 +54,31 @@ public final class AtomicFiles {
         fsyncDirectory(dir);
     }
 
+    /**
+     * Renames a finished, already durable file or directory into place (rename(2): atomic within
+     * a file system) and makes the rename durable by fsyncing the target's directory. Used for
+     * what is verified before it gets its final name: image blobs and unpacked layers. A target
+     * that is a non-empty directory is not replaced ({@link java.nio.file.DirectoryNotEmptyException}).
+     */
+    public static void rename(Path from, Path to) throws IOException {
+        try {
+            Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
+        } catch (AtomicMoveNotSupportedException e) {
+            throw new IOException("cannot rename " + from + " to " + to + " atomically", e);
+        } catch (java.nio.file.FileSystemException e) {
+            // rename(2) fails with ENOTEMPTY (or EEXIST) over a non-empty directory; the JDK reports
+            // that as a plain FileSystemException, so callers could not tell "already there" apart.
+            if (!(e instanceof java.nio.file.DirectoryNotEmptyException)
+                    && Files.isDirectory(to, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                var already = new java.nio.file.DirectoryNotEmptyException(to.toString());
+                already.initCause(e);
+                throw already;
+            }
+            throw e;
+        }
+        fsyncDirectory(to.toAbsolutePath().getParent());
+    }
+
     /** Deletes {@code target} and makes the deletion durable. */
     public static void delete(Path target) throws IOException {
         if (Files.deleteIfExists(target)) {

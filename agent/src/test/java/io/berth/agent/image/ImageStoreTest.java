@@ -43,6 +43,39 @@ class ImageStoreTest {
     }
 
     @Test
+    void aLayerCommittedTwiceKeepsTheFirstAndDropsTheSecondWorkDir() throws IOException {
+        // Two pulls that unpacked the same layer side by side: the second commit must succeed
+        // quietly (identical content), not fail the pull, and leave no work dir behind.
+        try (var s = ImageStore.open(dir.resolve("images"))) {
+            layer(s, LAYER_A);
+            Path second = s.newLayerWork();
+            Files.writeString(second.resolve("diff/file"), "second");
+            s.commitLayer(new ImageStore.LayerMeta(LAYER_A, LAYER_A, LAYER_A, 1, 1), second);
+            assertEquals(LAYER_A, Files.readString(s.layerDir(LAYER_A).resolve("file")));
+            assertFalse(Files.exists(second));
+        }
+    }
+
+    @Test
+    void aFailedPullsBlobsGoUnlessSomethingUsesThem() throws IOException {
+        try (var s = ImageStore.open(dir.resolve("images"))) {
+            layer(s, LAYER_A);
+            String id = config(s, "0");
+            commit(s, id, "app:1", List.of(LAYER_A));
+            byte[] orphan = "{\"orphan\":true}".getBytes(StandardCharsets.UTF_8);
+            Digest o = Digest.sha256(orphan);
+            s.putBlob(o, orphan);
+            s.dropUnusedBlobs(List.of(o, Digest.parse(id)));
+            assertFalse(s.hasBlob(o), "nothing refers to it");
+            assertTrue(s.hasBlob(Digest.parse(id)), "the recorded image's config stays");
+            s.putBlob(o, orphan);
+            s.pin(List.of(o.toString()));
+            s.dropUnusedBlobs(List.of(o));
+            assertTrue(s.hasBlob(o), "a pull in flight pinned it");
+        }
+    }
+
+    @Test
     void findsByTagIdDigestAndPrefix() throws IOException {
         var s = ImageStore.open(dir.resolve("images"));
         layer(s, LAYER_A);

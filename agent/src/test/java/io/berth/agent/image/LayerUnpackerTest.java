@@ -8,13 +8,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.berth.agent.image.unpack.LayerUnpacker;
 import io.berth.agent.image.unpack.LayerUnpacker.UnsafeEntryException;
-import io.berth.agent.image.unpack.LinuxFs;
+import io.berth.kernel.FileSystemCalls;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
@@ -44,6 +45,60 @@ class LayerUnpackerTest {
 
     private LayerUnpacker.Stats unpack(byte[] tar) throws IOException {
         return new LayerUnpacker(LayerUnpacker.runningAsRoot()).unpack(new ByteArrayInputStream(tar), layer);
+    }
+
+    /** Unpacks {@code lower} into its own directory and then {@code upper} above it. */
+    private Path layered(byte[] lower, byte[] upper) throws IOException {
+        Path lowerDir = Files.createDirectories(tmp.resolve("lower"));
+        var unpacker = new LayerUnpacker(LayerUnpacker.runningAsRoot());
+        unpacker.unpack(new ByteArrayInputStream(lower), lowerDir);
+        unpacker.unpack(new ByteArrayInputStream(upper), layer, () -> List.of(lowerDir));
+        return lowerDir;
+    }
+
+    @Test
+    void anEntryUnderALowerSymlinkGoesWhereTheSymlinkPoints() throws IOException {
+        // A merged-/usr base (lib -> usr/lib), then a layer that adds lib/x without a "lib" entry.
+        Path lower = layered(new TarBuilder().dir("usr/", 0755).dir("usr/lib/", 0750).symlink("lib", "usr/lib")
+                .build(), new TarBuilder().file("lib/x", "x").file("lib/sub/y", "y").build());
+        assertFalse(Files.exists(layer.resolve("lib"), LinkOption.NOFOLLOW_LINKS),
+                "no lib directory that would hide the lower symlink");
+        assertEquals("x", Files.readString(layer.resolve("usr/lib/x")));
+        assertEquals("y", Files.readString(layer.resolve("usr/lib/sub/y")));
+        assertEquals(0750, (int) Files.getAttribute(layer.resolve("usr/lib"), "unix:mode") & 07777,
+                "the copied-up directory keeps the lower one's mode");
+        assertTrue(Files.isSymbolicLink(lower.resolve("lib")), "the lower layer is untouched");
+    }
+
+    @Test
+    void aLowerSymlinkNeverLeadsOutOfTheLayer() throws IOException {
+        // Absolute and ../ targets resolve inside the layer root, as they would in the container.
+        layered(new TarBuilder().symlink("abs", outside.toString()).symlink("up", "../../../..").build(),
+                new TarBuilder().file("abs/pwned", "a").file("up/etc/pwned", "b").build());
+        assertEquals(0, Files.list(outside).count(), "nothing written outside");
+        assertEquals("a", Files.readString(layer.resolve(outside.toString().substring(1)).resolve("pwned")));
+        assertEquals("b", Files.readString(layer.resolve("etc/pwned")));
+    }
+
+    @Test
+    void aWhiteoutedOrLoopingLowerSymlinkIsNotFollowed() throws IOException {
+        Path lowerDir = Files.createDirectories(tmp.resolve("lower"));
+        Path middle = Files.createDirectories(tmp.resolve("middle"));
+        var unpacker = new LayerUnpacker(LayerUnpacker.runningAsRoot());
+        unpacker.unpack(new ByteArrayInputStream(new TarBuilder().dir("real/", 0755).symlink("gone", "real")
+                .symlink("loop", "loop").build()), lowerDir);
+        if (LayerUnpacker.runningAsRoot()) {
+            // A middle layer deleted "gone" (a whiteout): the symlink below no longer exists.
+            unpacker.unpack(new ByteArrayInputStream(new TarBuilder().file(".wh.gone", "").build()), middle);
+            unpacker.unpack(new ByteArrayInputStream(new TarBuilder().file("gone/f", "f").build()), layer,
+                    () -> List.of(middle, lowerDir));
+            assertTrue(Files.isDirectory(layer.resolve("gone"), LinkOption.NOFOLLOW_LINKS), "a new directory");
+            assertFalse(Files.exists(layer.resolve("real/f")));
+        }
+        var e = assertThrows(LayerUnpacker.UnsafeEntryException.class, () -> unpacker.unpack(
+                new ByteArrayInputStream(new TarBuilder().file("loop/f", "f").build()),
+                Files.createDirectories(tmp.resolve("other")), () -> List.of(lowerDir)));
+        assertTrue(e.getMessage().contains("'loop/f'") && e.getMessage().contains("ELOOP"), e.getMessage());
     }
 
     @Test
@@ -80,9 +135,9 @@ class LayerUnpackerTest {
         assertEquals(1234, Files.getAttribute(layer.resolve("home/app/data"), "unix:uid"));
         assertEquals(5678, Files.getAttribute(layer.resolve("home/app/data"), "unix:gid"));
         assertEquals(makedev(1, 3), (long) Files.getAttribute(layer.resolve("dev/null"), "unix:rdev"));
-        assertArrayEquals("yes".getBytes(StandardCharsets.UTF_8), LinuxFs.lgetxattr(layer.resolve("etc/tagged"),
+        assertArrayEquals("yes".getBytes(StandardCharsets.UTF_8), FileSystemCalls.lgetxattr(layer.resolve("etc/tagged"),
                 "user.berth"));
-        assertEquals(20, LinuxFs.lgetxattr(layer.resolve("bin/ping"), "security.capability").length,
+        assertEquals(20, FileSystemCalls.lgetxattr(layer.resolve("bin/ping"), "security.capability").length,
                 "binary xattr value kept byte for byte");
     }
 
@@ -99,7 +154,7 @@ class LayerUnpackerTest {
         assertEquals(0L, (long) Files.getAttribute(wh, "unix:rdev"), "device 0/0: overlayfs' whiteout");
         assertFalse(Files.exists(layer.resolve("etc/.wh.passwd")));
         assertArrayEquals("y".getBytes(StandardCharsets.US_ASCII),
-                LinuxFs.lgetxattr(layer.resolve("var/cache"), "trusted.overlay.opaque"));
+                FileSystemCalls.lgetxattr(layer.resolve("var/cache"), "trusted.overlay.opaque"));
         assertFalse(Files.exists(layer.resolve("var/cache/.wh..wh..opq")));
     }
 

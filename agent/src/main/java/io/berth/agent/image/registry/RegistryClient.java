@@ -21,7 +21,6 @@ import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -50,6 +49,7 @@ public final class RegistryClient {
     private final RegistryHosts hosts;
     private final DockerConfig dockerConfig;
     private final int maxManifestBytes;
+    private final Duration timeout;
     private final Map<String, Token> tokens = new ConcurrentHashMap<>();
     /** Registries seen to answer only plain HTTP (loopback fallback), so later pulls go there directly. */
     private final Set<String> plainHttp = ConcurrentHashMap.newKeySet();
@@ -59,10 +59,18 @@ public final class RegistryClient {
     private record Token(String value, long expiresAtNanos) {
     }
 
-    public RegistryClient(RegistryHosts hosts, DockerConfig dockerConfig, int maxManifestBytes) {
+    /** Read ahead of the unpacker per blob download; with the default 3 downloads, 12 MiB at most. */
+    static final long BLOB_READ_AHEAD = 4 << 20;
+
+    /**
+     * @param timeout how long a request may wait for its response headers, and a blob download for
+     *                its next bytes ({@code images.download_timeout_seconds})
+     */
+    public RegistryClient(RegistryHosts hosts, DockerConfig dockerConfig, int maxManifestBytes, Duration timeout) {
         this.hosts = hosts;
         this.dockerConfig = dockerConfig;
         this.maxManifestBytes = maxManifestBytes;
+        this.timeout = timeout;
     }
 
     /** A manifest or index as the registry served it, with the digest of its exact bytes. */
@@ -84,7 +92,10 @@ public final class RegistryClient {
         private final Credentials criAuth;
         private final String criServer;
         private final List<Endpoint> endpoints;
-        private final Set<Endpoint> dead = new HashSet<>();
+        private final Set<Endpoint> dead = ConcurrentHashMap.newKeySet();
+        /** The endpoint each blob was last opened from, and the endpoints that served it wrong. */
+        private final Map<Digest, Endpoint> blobOrigins = new ConcurrentHashMap<>();
+        private final Map<Digest, Set<Endpoint>> badBlobSources = new ConcurrentHashMap<>();
         private final Map<String, String> authorization = new ConcurrentHashMap<>();
 
         private Session(ImageRef ref, Credentials criAuth, String criServer) {
@@ -173,8 +184,10 @@ public final class RegistryClient {
          * descriptor fails here, before any byte is used.
          */
         public InputStream openBlob(Digest digest, long size) {
-            return onEndpoints("blob " + digest, false, ep -> {
-                HttpResponse<InputStream> r = exchange(ep, "GET", "/" + ref.repository() + "/blobs/" + digest, "*/*");
+            Set<Endpoint> bad = badBlobSources.getOrDefault(digest, Set.of());
+            return onEndpoints("blob " + digest, false, bad, ep -> {
+                HttpResponse<InputStream> r = exchange(ep, "GET", "/" + ref.repository() + "/blobs/" + digest, "*/*",
+                        BlobBody.handler(BLOB_READ_AHEAD, timeout, "blob " + digest + " of " + ref + " from " + ep));
                 try {
                     check(r, ep, "blob " + digest);
                     long declared = r.headers().firstValueAsLong("Content-Length").orElse(-1);
@@ -183,12 +196,33 @@ public final class RegistryClient {
                                 + ep + " is " + declared + " bytes but its descriptor says " + size
                                 + " (truncated or wrong content)");
                     }
+                    blobOrigins.put(digest, ep);
                     return r.body();
                 } catch (RuntimeException e) {
                     r.body().close();
                     throw e;
                 }
             });
+        }
+
+        /** The endpoint {@code digest} was last opened from, for the log. */
+        public String blobOrigin(Digest digest) {
+            Endpoint ep = blobOrigins.get(digest);
+            return ep == null ? "" : ep.toString();
+        }
+
+        /**
+         * The bytes {@link #openBlob} gave for {@code digest} did not match it. A mirror is passed
+         * over for this blob from now on and true is returned (the registry itself, always last,
+         * remains); when the registry itself served them, false: there is nowhere else to go.
+         */
+        public boolean rejectBlobOrigin(Digest digest) {
+            Endpoint ep = blobOrigins.get(digest);
+            if (ep == null || !ep.mirror()) {
+                return false;
+            }
+            badBlobSources.computeIfAbsent(digest, d -> ConcurrentHashMap.newKeySet()).add(ep);
+            return true;
         }
 
         private String manifestPath(String reference) {
@@ -219,10 +253,14 @@ public final class RegistryClient {
          * one reported when nothing works.
          */
         private <T> T onEndpoints(String what, boolean needsResolve, EndpointCall<T> call) {
+            return onEndpoints(what, needsResolve, Set.of(), call);
+        }
+
+        private <T> T onEndpoints(String what, boolean needsResolve, Set<Endpoint> skip, EndpointCall<T> call) {
             BerthException last = null;
             for (int i = 0; i < endpoints.size(); i++) {
                 Endpoint ep = endpoints.get(i);
-                if (dead.contains(ep) || (needsResolve && !ep.resolve())) {
+                if (dead.contains(ep) || skip.contains(ep) || (needsResolve && !ep.resolve())) {
                     continue;
                 }
                 try {
@@ -269,6 +307,11 @@ public final class RegistryClient {
         /** One request, with redirects followed by hand and a single authorisation retry on 401. */
         private HttpResponse<InputStream> exchange(Endpoint ep, String method, String path, String accept)
                 throws IOException, InterruptedException {
+            return exchange(ep, method, path, accept, HttpResponse.BodyHandlers.ofInputStream());
+        }
+
+        private HttpResponse<InputStream> exchange(Endpoint ep, String method, String path, String accept,
+                HttpResponse.BodyHandler<InputStream> handler) throws IOException, InterruptedException {
             URI uri = ep.uri(path + (ep.mirror() ? "?ns=" + URLEncoder.encode(ref.domain(), StandardCharsets.UTF_8)
                     : ""));
             boolean authorised = false;
@@ -277,7 +320,7 @@ public final class RegistryClient {
                 boolean sameHost = uri.getHost().equals(ep.base().getHost());
                 var req = HttpRequest.newBuilder(uri).method(method, HttpRequest.BodyPublishers.noBody())
                         .header("Accept", accept).header("User-Agent", USER_AGENT)
-                        .timeout(Duration.ofMinutes(2));
+                        .timeout(timeout);
                 ep.headers().forEach(req::header);
                 String auth = authorization.get(ep.host());
                 // A redirect to a storage back end (S3, a CDN) carries its own signature; our
@@ -285,7 +328,7 @@ public final class RegistryClient {
                 if (auth != null && sameHost) {
                     req.header("Authorization", auth);
                 }
-                HttpResponse<InputStream> r = ep.client().send(req.build(), HttpResponse.BodyHandlers.ofInputStream());
+                HttpResponse<InputStream> r = ep.client().send(req.build(), handler);
                 int code = r.statusCode();
                 if (code == 401 && !authorised && sameHost) {
                     String body = errorText(r);

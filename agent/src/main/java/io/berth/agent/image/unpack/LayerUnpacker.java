@@ -1,5 +1,7 @@
 package io.berth.agent.image.unpack;
 
+import io.berth.kernel.FileSystemCalls;
+import io.berth.kernel.SyscallException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -74,9 +76,35 @@ public final class LayerUnpacker {
     private record DirTime(Path path, long seconds, int nanos) {
     }
 
-    /** Unpacks {@code tar} into {@code root}, an existing empty directory. */
+    /**
+     * The layers below the one being unpacked, topmost first, asked for only when an entry's parent
+     * is missing from its own layer (it may wait for those layers to be unpacked).
+     */
+    @FunctionalInterface
+    public interface Lowers {
+        Lowers NONE = List::of;
+
+        List<Path> dirs() throws IOException;
+    }
+
+    /** Unpacks {@code tar} into {@code root}, an existing empty directory, as a bottom layer. */
     public Stats unpack(InputStream tar, Path root) throws IOException {
+        return unpack(tar, root, Lowers.NONE);
+    }
+
+    /**
+     * Unpacks {@code tar} into {@code root}, an existing empty directory, as the layer above
+     * {@code lowers}. An entry whose parent directory is not in this layer is placed where the
+     * merged view (this layer over the lower ones) resolves that parent, as containerd does by
+     * applying a layer onto the mounted parents: with {@code /lib -> usr/lib} in a lower layer
+     * (a merged-/usr image), {@code lib/x} lands in {@code usr/lib/x}, and no {@code lib}
+     * directory is made that would hide the lower symlink. Symlinks are followed inside the layer
+     * root only (an absolute or {@code ..} target is taken relative to the root, as in the
+     * container), so nothing is ever written outside {@code root}.
+     */
+    public Stats unpack(InputStream tar, Path root, Lowers lowers) throws IOException {
         var reader = new TarReader(tar);
+        var merged = new MergedParents(root, lowers, preserveOwners);
         Set<String> knownDirs = new HashSet<>();
         List<DirTime> dirTimes = new ArrayList<>();
         byte[] buffer = new byte[128 * 1024];
@@ -84,114 +112,133 @@ public final class LayerUnpacker {
         long bytes = 0;
         for (TarReader.Entry e = reader.next(); e != null; e = reader.next()) {
             entries++;
-            String rel = clean(e.name(), e.name());
-            if (rel.isEmpty()) {
-                // The layer's root ("./"): only its metadata applies.
-                if (e.type() == TarReader.DIRECTORY) {
-                    applyMetadata(root, e, false);
-                    dirTimes.add(new DirTime(root, e.mtimeSeconds(), e.mtimeNanos()));
-                }
-                continue;
-            }
-            int slash = rel.lastIndexOf('/');
-            String parentRel = slash < 0 ? "" : rel.substring(0, slash);
-            String base = slash < 0 ? rel : rel.substring(slash + 1);
-            Path parent = ensureParents(root, parentRel, e.name(), knownDirs, true);
-
-            if (base.equals(OPAQUE)) {
-                LinuxFs.lsetxattr(parent, "trusted.overlay.opaque", OPAQUE_VALUE);
-                continue;
-            }
-            if (base.startsWith(WHITEOUT_PREFIX)) {
-                String hidden = base.substring(WHITEOUT_PREFIX.length());
-                if (hidden.startsWith(".wh.")) {
-                    continue; // aufs bookkeeping (.wh..wh.plnk, .wh..wh.aufs): not part of the image's content
-                }
-                if (hidden.isEmpty() || hidden.equals(".") || hidden.equals("..")) {
-                    throw new UnsafeEntryException(e.name(), "whiteout names no file");
-                }
-                Path target = parent.resolve(hidden);
-                removeExisting(target, knownDirs, rel);
-                LinuxFs.mknod(target, LinuxFs.S_IFCHR, 0, 0);
-                continue;
-            }
-
-            Path path = parent.resolve(base);
-            switch (e.type()) {
-                case TarReader.DIRECTORY -> {
-                    var attrs = attributes(path);
-                    if (attrs != null && !attrs.isDirectory()) {
-                        removeExisting(path, knownDirs, rel);
-                        attrs = null;
-                    }
-                    if (attrs == null) {
-                        Files.createDirectory(path);
-                    }
-                    knownDirs.add(rel);
-                    applyMetadata(path, e, false);
-                    dirTimes.add(new DirTime(path, e.mtimeSeconds(), e.mtimeNanos()));
-                }
-                case TarReader.REGULAR, TarReader.REGULAR_OLD, TarReader.CONTIGUOUS -> {
-                    removeExisting(path, knownDirs, rel);
-                    try (OutputStream out = Files.newOutputStream(path, StandardOpenOption.CREATE_NEW,
-                            StandardOpenOption.WRITE)) {
-                        InputStream in = reader.content();
-                        for (int r; (r = in.read(buffer)) >= 0; ) {
-                            out.write(buffer, 0, r);
-                            bytes += r;
-                        }
-                    }
-                    applyMetadata(path, e, false);
-                }
-                case TarReader.SYMLINK -> {
-                    // The target may point anywhere: it is resolved inside the container's root at run
-                    // time, never by us. Only writing *through* a symlink could escape (ensureParents).
-                    if (e.linkName().isEmpty()) {
-                        throw new UnsafeEntryException(e.name(), "symlink has no target");
-                    }
-                    removeExisting(path, knownDirs, rel);
-                    Files.createSymbolicLink(path, Path.of(e.linkName()));
-                    applyMetadata(path, e, true);
-                }
-                case TarReader.HARDLINK -> {
-                    String targetRel = clean(e.linkName(), e.name());
-                    if (targetRel.isEmpty()) {
-                        throw new UnsafeEntryException(e.name(), "hard link to the layer root");
-                    }
-                    int ts = targetRel.lastIndexOf('/');
-                    Path targetParent = ensureParents(root, ts < 0 ? "" : targetRel.substring(0, ts), e.name(),
-                            knownDirs, false);
-                    Path target = targetParent.resolve(ts < 0 ? targetRel : targetRel.substring(ts + 1));
-                    var attrs = attributes(target);
-                    if (attrs == null) {
-                        throw new UnsafeEntryException(e.name(), "hard link target '" + e.linkName()
-                                + "' is not in this layer");
-                    }
-                    if (attrs.isDirectory()) {
-                        throw new UnsafeEntryException(e.name(), "hard link to a directory '" + e.linkName() + "'");
-                    }
-                    if (!target.equals(path)) {
-                        removeExisting(path, knownDirs, rel);
-                        Files.createLink(path, target);
-                    }
-                }
-                case TarReader.CHAR, TarReader.BLOCK, TarReader.FIFO -> {
-                    removeExisting(path, knownDirs, rel);
-                    int type = e.type() == TarReader.CHAR ? LinuxFs.S_IFCHR
-                            : e.type() == TarReader.BLOCK ? LinuxFs.S_IFBLK : LinuxFs.S_IFIFO;
-                    LinuxFs.mknod(path, type | (e.mode() & 07777), e.devMajor(), e.devMinor());
-                    applyMetadata(path, e, false);
-                }
-                default -> throw new UnsafeEntryException(e.name(), "unsupported tar entry type '"
-                        + (char) e.type() + "'");
+            try {
+                bytes += entry(e, root, reader, knownDirs, dirTimes, buffer, merged);
+            } catch (SyscallException x) {
+                throw new IOException("tar entry '" + e.name() + "': " + x.getMessage(), x);
             }
         }
         // Directory mtimes last, deepest first: creating their children changed them.
         for (int i = dirTimes.size() - 1; i >= 0; i--) {
             DirTime d = dirTimes.get(i);
-            LinuxFs.lutimes(d.path(), d.seconds(), d.nanos());
+            try {
+                FileSystemCalls.lutimes(d.path(), d.seconds(), d.nanos());
+            } catch (SyscallException x) {
+                throw new IOException(x.getMessage(), x);
+            }
         }
         return new Stats(entries, bytes);
+    }
+
+    /** One entry; returns the bytes of file content it wrote. */
+    private long entry(TarReader.Entry e, Path root, TarReader reader, Set<String> knownDirs, List<DirTime> dirTimes,
+            byte[] buffer, MergedParents merged) throws IOException {
+        long bytes = 0;
+        String rel = clean(e.name(), e.name());
+        if (rel.isEmpty()) {
+            // The layer's root ("./"): only its metadata applies.
+            if (e.type() == TarReader.DIRECTORY) {
+                applyMetadata(root, e, false);
+                dirTimes.add(new DirTime(root, e.mtimeSeconds(), e.mtimeNanos()));
+            }
+            return 0;
+        }
+        int slash = rel.lastIndexOf('/');
+        String parentRel = slash < 0 ? "" : rel.substring(0, slash);
+        String base = slash < 0 ? rel : rel.substring(slash + 1);
+        Path parent = merged.parent(parentRel, e.name(), knownDirs);
+        if (!e.isRegular()) {
+            merged.forget(); // a new directory, symlink or whiteout may change how later parents resolve
+        }
+
+        if (base.equals(OPAQUE)) {
+            FileSystemCalls.lsetxattr(parent, "trusted.overlay.opaque", OPAQUE_VALUE);
+            return 0;
+        }
+        if (base.startsWith(WHITEOUT_PREFIX)) {
+            String hidden = base.substring(WHITEOUT_PREFIX.length());
+            if (hidden.startsWith(".wh.")) {
+                return 0; // aufs bookkeeping (.wh..wh.plnk, .wh..wh.aufs): not part of the image's content
+            }
+            if (hidden.isEmpty() || hidden.equals(".") || hidden.equals("..")) {
+                throw new UnsafeEntryException(e.name(), "whiteout names no file");
+            }
+            Path target = parent.resolve(hidden);
+            removeExisting(target, knownDirs, rel);
+            FileSystemCalls.mknod(target, FileSystemCalls.S_IFCHR, 0, 0);
+            return 0;
+        }
+
+        Path path = parent.resolve(base);
+        switch (e.type()) {
+            case TarReader.DIRECTORY -> {
+                var attrs = attributes(path);
+                if (attrs != null && !attrs.isDirectory()) {
+                    removeExisting(path, knownDirs, rel);
+                    attrs = null;
+                }
+                if (attrs == null) {
+                    Files.createDirectory(path);
+                }
+                knownDirs.add(rel);
+                applyMetadata(path, e, false);
+                dirTimes.add(new DirTime(path, e.mtimeSeconds(), e.mtimeNanos()));
+            }
+            case TarReader.REGULAR, TarReader.REGULAR_OLD, TarReader.CONTIGUOUS -> {
+                removeExisting(path, knownDirs, rel);
+                try (OutputStream out = Files.newOutputStream(path, StandardOpenOption.CREATE_NEW,
+                        StandardOpenOption.WRITE)) {
+                    InputStream in = reader.content();
+                    for (int r; (r = in.read(buffer)) >= 0; ) {
+                        out.write(buffer, 0, r);
+                        bytes += r;
+                    }
+                }
+                applyMetadata(path, e, false);
+            }
+            case TarReader.SYMLINK -> {
+                // The target may point anywhere: it is resolved inside the container's root at run
+                // time, never by us. Only writing *through* a symlink could escape (ensureParents).
+                if (e.linkName().isEmpty()) {
+                    throw new UnsafeEntryException(e.name(), "symlink has no target");
+                }
+                removeExisting(path, knownDirs, rel);
+                Files.createSymbolicLink(path, Path.of(e.linkName()));
+                applyMetadata(path, e, true);
+            }
+            case TarReader.HARDLINK -> {
+                String targetRel = clean(e.linkName(), e.name());
+                if (targetRel.isEmpty()) {
+                    throw new UnsafeEntryException(e.name(), "hard link to the layer root");
+                }
+                int ts = targetRel.lastIndexOf('/');
+                Path targetParent = ensureParents(root, ts < 0 ? "" : targetRel.substring(0, ts), e.name(),
+                        knownDirs, false);
+                Path target = targetParent.resolve(ts < 0 ? targetRel : targetRel.substring(ts + 1));
+                var attrs = attributes(target);
+                if (attrs == null) {
+                    throw new UnsafeEntryException(e.name(), "hard link target '" + e.linkName()
+                            + "' is not in this layer");
+                }
+                if (attrs.isDirectory()) {
+                    throw new UnsafeEntryException(e.name(), "hard link to a directory '" + e.linkName() + "'");
+                }
+                if (!target.equals(path)) {
+                    removeExisting(path, knownDirs, rel);
+                    Files.createLink(path, target);
+                }
+            }
+            case TarReader.CHAR, TarReader.BLOCK, TarReader.FIFO -> {
+                removeExisting(path, knownDirs, rel);
+                int type = e.type() == TarReader.CHAR ? FileSystemCalls.S_IFCHR
+                        : e.type() == TarReader.BLOCK ? FileSystemCalls.S_IFBLK : FileSystemCalls.S_IFIFO;
+                FileSystemCalls.mknod(path, type | (e.mode() & 07777), e.devMajor(), e.devMinor());
+                applyMetadata(path, e, false);
+            }
+            default -> throw new UnsafeEntryException(e.name(), "unsupported tar entry type '"
+                    + (char) e.type() + "'");
+        }
+        return bytes;
     }
 
     /**
@@ -225,7 +272,7 @@ public final class LayerUnpacker {
      * Makes sure each directory on {@code parentRel} is a real directory inside the layer: missing
      * ones are created (when {@code create}), a symlink on the way is refused.
      */
-    private static Path ensureParents(Path root, String parentRel, String entry, Set<String> knownDirs,
+    static Path ensureParents(Path root, String parentRel, String entry, Set<String> knownDirs,
             boolean create) throws IOException {
         if (parentRel.isEmpty()) {
             return root;
@@ -263,7 +310,7 @@ public final class LayerUnpacker {
         return p;
     }
 
-    private static BasicFileAttributes attributes(Path p) throws IOException {
+    static BasicFileAttributes attributes(Path p) throws IOException {
         try {
             return Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
         } catch (NoSuchFileException e) {
@@ -297,10 +344,10 @@ public final class LayerUnpacker {
         // Order matters: chown clears setuid/setgid bits and security.capability (chown(2),
         // capabilities(7)), so it goes first, then the mode, then the xattrs.
         if (preserveOwners) {
-            LinuxFs.lchown(path, e.uid(), e.gid());
+            FileSystemCalls.lchown(path, e.uid(), e.gid());
         }
         if (!symlink) {
-            LinuxFs.chmod(path, e.mode());
+            FileSystemCalls.chmod(path, e.mode());
         }
         for (var x : e.xattrs().entrySet()) {
             if (x.getKey().startsWith("trusted.overlay.")) {
@@ -309,10 +356,10 @@ public final class LayerUnpacker {
             if (!preserveOwners && !x.getKey().startsWith("user.")) {
                 continue; // security.* and trusted.* need CAP_SYS_ADMIN / CAP_SETFCAP
             }
-            LinuxFs.lsetxattr(path, x.getKey(), x.getValue());
+            FileSystemCalls.lsetxattr(path, x.getKey(), x.getValue());
         }
         if (e.type() != TarReader.DIRECTORY) {
-            LinuxFs.lutimes(path, e.mtimeSeconds(), e.mtimeNanos());
+            FileSystemCalls.lutimes(path, e.mtimeSeconds(), e.mtimeNanos());
         }
     }
 }
