@@ -50,4 +50,20 @@ public final class Bench {
             }
         }
     }
+
+    /** A suite's cgroup parent in every hierarchy (rmdir, deepest first), emptied by its pods' removal. */
+    static void removeCgroupParent(String parent) throws Exception {
+        try (var hierarchies = Files.list(Path.of("/sys/fs/cgroup"))) {
+            for (Path h : hierarchies.toList()) {
+                Path dir = h.resolve(parent.substring(1));
+                if (Files.isDirectory(dir)) {
+                    try (var tree = Files.walk(dir)) {
+                        for (Path p : tree.sorted(Comparator.reverseOrder()).toList()) {
+                            if (Files.isDirectory(p)) Files.delete(p);
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

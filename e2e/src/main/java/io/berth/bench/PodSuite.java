@@ -107,6 +107,7 @@ final class PodSuite implements Suite {
         } finally {
             new ProcessBuilder("ip", "link", "del", "bb" + tag).start().waitFor();
             new ProcessBuilder("nft", "delete", "table", "inet", "berth_b" + tag).start().waitFor();
+            Bench.removeCgroupParent("/berth-bench-" + tag);
         }
     }
 

@@ -185,7 +185,7 @@ final class StatsSuite implements Suite {
         } finally {
             new ProcessBuilder("ip", "link", "del", "bs" + tag).start().waitFor();
             new ProcessBuilder("nft", "delete", "table", "inet", "berth_s" + tag).start().waitFor();
-            removeCgroupParent(parent);
+            Bench.removeCgroupParent(parent);
         }
     }
 
@@ -202,19 +202,4 @@ final class StatsSuite implements Suite {
         return Long.parseLong(f[11]) + Long.parseLong(f[12]);
     }
 
-    /** The suite's cgroup parent in every hierarchy, emptied by the pods' removal. */
-    static void removeCgroupParent(String parent) throws Exception {
-        try (var hierarchies = Files.list(Path.of("/sys/fs/cgroup"))) {
-            for (Path h : hierarchies.toList()) {
-                Path dir = h.resolve(parent.substring(1));
-                if (Files.isDirectory(dir)) {
-                    try (var tree = Files.walk(dir)) {
-                        for (Path p : tree.sorted(Comparator.reverseOrder()).toList()) {
-                            if (Files.isDirectory(p)) Files.delete(p);
-                        }
-                    }
-                }
-            }
-        }
-    }
 }

@@ -74,8 +74,7 @@ final class StreamingSuite implements Suite {
         } finally {
             new ProcessBuilder("ip", "link", "del", "bs" + tag).start().waitFor();
             new ProcessBuilder("nft", "delete", "table", "inet", "berth_bs" + tag).start().waitFor();
-            new ProcessBuilder("sh", "-c", "for d in /sys/fs/cgroup/*" + cgroup + "; do find \"$d\" -depth -type d -exec rmdir {} \\; ; done")
-                    .start().waitFor();
+            Bench.removeCgroupParent(cgroup);
         }
     }
 
