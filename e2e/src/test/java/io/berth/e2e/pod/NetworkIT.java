@@ -23,14 +23,11 @@ import io.berth.cri.v1.PodSandboxState;
 import io.berth.cri.v1.PodSandboxStatusRequest;
 import io.berth.cri.v1.PortMapping;
 import io.berth.cri.v1.Protocol;
-import io.berth.cri.v1.PullImageRequest;
-import io.berth.cri.v1.RemovePodSandboxRequest;
 import io.berth.cri.v1.RunPodSandboxRequest;
 import io.berth.cri.v1.StartContainerRequest;
 import io.berth.cri.v1.StatusRequest;
 import io.berth.e2e.AgentProcess;
 import io.berth.e2e.CriClient;
-import io.berth.e2e.fixtures.TestImages;
 import io.berth.e2e.fixtures.TestRegistry;
 import io.berth.kernel.testing.RequiresRoot;
 import java.net.URI;
@@ -70,27 +67,16 @@ class NetworkIT {
 
     @BeforeAll
     static void start() throws Exception {
-        registry = TestRegistry.start(dir.resolve("registry"));
-        image = registry.push(TestImages.busybox(dir.resolve("layout")), "busybox:net");
-        agent = AgentProcess.start(dir.resolve("agent"), TestNetwork.flags(TAG));
-        cri = agent.client();
-        cri.images().pullImage(PullImageRequest.newBuilder().setImage(ImageSpec.newBuilder().setImage(image)).build());
+        var bed = Testbed.start(dir, TAG);
+        registry = bed.registry();
+        image = bed.image();
+        agent = bed.agent();
+        cri = bed.cri();
     }
 
     @AfterAll
     static void stop() throws Exception {
-        try {
-            if (cri != null) {
-                for (var pod : cri.runtime().listPodSandbox(ListPodSandboxRequest.getDefaultInstance()).getItemsList()) {
-                    cri.runtime().removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(pod.getId()).build());
-                }
-                cri.close();
-            }
-        } finally {
-            if (agent != null) agent.close();
-            if (registry != null) registry.close();
-            TestNetwork.cleanUp(TAG);
-        }
+        Testbed.stop(registry, agent, cri, TAG);
     }
 
     static String runPod(String name, PortMapping... ports) {

@@ -21,12 +21,10 @@ import io.berth.cri.v1.LinuxContainerResources;
 import io.berth.cri.v1.LinuxContainerSecurityContext;
 import io.berth.cri.v1.LinuxPodSandboxConfig;
 import io.berth.cri.v1.ListContainersRequest;
-import io.berth.cri.v1.ListPodSandboxRequest;
 import io.berth.cri.v1.PodSandboxConfig;
 import io.berth.cri.v1.PodSandboxMetadata;
 import io.berth.cri.v1.PodSandboxState;
 import io.berth.cri.v1.PodSandboxStatusRequest;
-import io.berth.cri.v1.PullImageRequest;
 import io.berth.cri.v1.RemoveContainerRequest;
 import io.berth.cri.v1.RemovePodSandboxRequest;
 import io.berth.cri.v1.RunPodSandboxRequest;
@@ -36,7 +34,6 @@ import io.berth.cri.v1.StopContainerRequest;
 import io.berth.cri.v1.StopPodSandboxRequest;
 import io.berth.e2e.AgentProcess;
 import io.berth.e2e.CriClient;
-import io.berth.e2e.fixtures.TestImages;
 import io.berth.e2e.fixtures.TestRegistry;
 import io.berth.kernel.testing.RequiresRoot;
 import io.grpc.Status;
@@ -70,26 +67,18 @@ class PodsIT {
 
     @BeforeAll
     static void start() throws Exception {
-        registry = TestRegistry.start(dir.resolve("registry"));
-        image = registry.push(TestImages.busybox(dir.resolve("busybox-layout")), "busybox:e2e");
-        agent = AgentProcess.start(dir.resolve("agent"), TestNetwork.flags(TAG));
-        cri = agent.client();
-        cri.images().pullImage(PullImageRequest.newBuilder().setImage(ImageSpec.newBuilder().setImage(image)).build());
+        var bed = Testbed.start(dir, TAG);
+        registry = bed.registry();
+        image = bed.image();
+        agent = bed.agent();
+        cri = bed.cri();
     }
 
     @AfterAll
     static void stop() throws Exception {
         try {
-            if (cri != null) {
-                for (var pod : cri.runtime().listPodSandbox(ListPodSandboxRequest.getDefaultInstance()).getItemsList()) {
-                    cri.runtime().removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(pod.getId()).build());
-                }
-                cri.close();
-            }
+            Testbed.stop(registry, agent, cri, TAG);
         } finally {
-            if (agent != null) agent.close();
-            if (registry != null) registry.close();
-            TestNetwork.cleanUp(TAG);
             removeCgroupParent();
         }
     }
