@@ -97,7 +97,16 @@ public final class ShimClient {
         return open(ShimRequest.newBuilder().setAttach(request).build());
     }
 
+    /** A request on its own connection, answered; the connection stays open for a stream's frames. */
+    private record Exchange(SocketChannel channel, InputStream in, ShimResponse response) {
+    }
+
     private ShimStream open(ShimRequest request) throws ShimException {
+        Exchange x = exchange(request);
+        return new ShimStream(x.channel(), x.in());
+    }
+
+    private Exchange exchange(ShimRequest request) throws ShimException {
         Path sock = bundle.resolve(SOCKET);
         SocketChannel ch;
         try {
@@ -123,11 +132,13 @@ public final class ShimClient {
             if (!resp.getError().isEmpty()) {
                 throw new ShimException(resp.getError());
             }
-            return new ShimStream(ch, in);
+            return new Exchange(ch, in, resp);
         } catch (ShimException e) {
             closeQuietly(ch);
             throw e;
         } catch (IOException e) {
+            // Reset or EOF: the shim exited between accepting and answering (it does so right after
+            // recording the exit); callers fall back to exit.pb.
             closeQuietly(ch);
             throw new ShimGoneException(request.getRequestCase() + " via " + sock + ": " + e.getMessage(), e);
         }
@@ -205,38 +216,8 @@ public final class ShimClient {
     }
 
     private ShimResponse call(ShimRequest request) throws ShimException {
-        Path sock = bundle.resolve(SOCKET);
-        SocketChannel ch;
-        try {
-            ch = SocketChannel.open(StandardProtocolFamily.UNIX);
-        } catch (IOException e) {
-            throw new ShimException("socket for " + sock + ": " + e.getMessage(), e);
-        }
-        try (ch) {
-            try {
-                ch.connect(UnixDomainSocketAddress.of(sock));
-            } catch (IOException e) {
-                throw new ShimGoneException("connect " + sock + ": " + e.getMessage(), e);
-            }
-            OutputStream out = Channels.newOutputStream(ch);
-            request.writeDelimitedTo(out);
-            out.flush();
-            InputStream in = Channels.newInputStream(ch);
-            ShimResponse resp = ShimResponse.parseDelimitedFrom(in);
-            if (resp == null) {
-                throw new ShimGoneException("shim at " + sock + " closed the connection without answering "
-                        + request.getRequestCase(), null);
-            }
-            if (!resp.getError().isEmpty()) {
-                throw new ShimException(resp.getError());
-            }
-            return resp;
-        } catch (ShimException e) {
-            throw e;
-        } catch (IOException e) {
-            // Reset or EOF: the shim exited between accepting and answering (it does so right after
-            // recording the exit); callers fall back to exit.pb.
-            throw new ShimGoneException(request.getRequestCase() + " via " + sock + ": " + e.getMessage(), e);
-        }
+        Exchange x = exchange(request);
+        closeQuietly(x.channel());
+        return x.response();
     }
 }
