@@ -35,7 +35,13 @@ public final class Bench {
                 s.run(scratch.resolve(s.name()), figures);
             }
         } finally {
-            deleteTree(scratch);
+            try {
+                deleteTree(scratch);
+            } catch (Exception e) {
+                // A failed suite may leave pods (and their namespace pins) behind: say so, but
+                // never in place of the failure itself.
+                System.err.println("bench: could not remove " + scratch + ": " + e);
+            }
         }
         System.out.print(figures.table());
     }
@@ -51,7 +57,11 @@ public final class Bench {
         }
     }
 
-    /** A suite's cgroup parent in every hierarchy (rmdir, deepest first), emptied by its pods' removal. */
+    /**
+     * A suite's cgroup parent in every hierarchy (rmdir, deepest first), emptied by its pods'
+     * removal. Runs in a suite's finally: a cgroup still in use (the suite failed before removing
+     * its pods) is reported on stderr rather than thrown over the suite's own failure.
+     */
     static void removeCgroupParent(String parent) throws Exception {
         try (var hierarchies = Files.list(Path.of("/sys/fs/cgroup"))) {
             for (Path h : hierarchies.toList()) {
@@ -61,6 +71,8 @@ public final class Bench {
                         for (Path p : tree.sorted(Comparator.reverseOrder()).toList()) {
                             if (Files.isDirectory(p)) Files.delete(p);
                         }
+                    } catch (java.io.IOException e) {
+                        System.err.println("bench: could not remove cgroup " + dir + ": " + e);
                     }
                 }
             }

@@ -117,7 +117,10 @@ final class PodSuite implements Suite {
         long t0 = System.nanoTime();
         String pod = cri.runtime().runPodSandbox(RunPodSandboxRequest.newBuilder().setConfig(PodSandboxConfig.newBuilder()
                 .setMetadata(PodSandboxMetadata.newBuilder().setName(name).setNamespace("bench").setUid(UUID.randomUUID().toString()))
-                .setLinux(LinuxPodSandboxConfig.newBuilder().setCgroupParent("/berth-bench-" + tag + "/" + name))).build())
+                // As kubelet sends it for a pod without shareProcessNamespace: no pod-wide PID namespace.
+                .setLinux(LinuxPodSandboxConfig.newBuilder().setCgroupParent("/berth-bench-" + tag + "/" + name)
+                        .setSecurityContext(io.berth.cri.v1.LinuxSandboxSecurityContext.newBuilder().setNamespaceOptions(
+                                io.berth.cri.v1.NamespaceOption.newBuilder().setPid(io.berth.cri.v1.NamespaceMode.CONTAINER))))).build())
                 .getPodSandboxId();
         long t1 = System.nanoTime();
         String id = cri.runtime().createContainer(CreateContainerRequest.newBuilder().setPodSandboxId(pod)

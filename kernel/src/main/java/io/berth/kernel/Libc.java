@@ -40,6 +40,10 @@ interface Libc extends Library {
 
     int prctl(int option, long arg2, long arg3, long arg4, long arg5) throws LastErrorException;
 
+    int setsid() throws LastErrorException;
+
+    int setpriority(int which, int who, int prio) throws LastErrorException;
+
     long syscall(long number, Object... args) throws LastErrorException;
 
     Pointer strerror(int errnum);

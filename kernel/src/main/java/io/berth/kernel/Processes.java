@@ -12,6 +12,7 @@ public final class Processes {
     private static final long SYS_PRLIMIT64 = 302;
     private static final long SYS_PIDFD_OPEN = 434;
     public static final int WNOHANG = 1;
+    private static final int PRIO_PROCESS = 0;
 
     private static final Libc LIBC = Libc.INSTANCE;
 
@@ -46,6 +47,51 @@ public final class Processes {
                 }
             }
         }
+    }
+
+    /**
+     * setsid(2): the calling process leads a new session (and process group), detached from its
+     * parent's; with the scheduler's autogroups on, it also gets a CPU autogroup of its own.
+     */
+    public static void setsid() {
+        try {
+            LIBC.setsid();
+        } catch (LastErrorException e) {
+            throw new SyscallException("setsid", "pid " + ProcessHandle.current().pid(), e.getErrorCode());
+        }
+    }
+
+    /**
+     * Sets the nice value of every thread of this process (Linux keeps nice per thread:
+     * setpriority(PRIO_PROCESS, tid) changes one thread, and a new thread inherits its creator's).
+     * Threads that exit meanwhile are skipped. Lowering it below the current value needs CAP_SYS_NICE.
+     */
+    public static void setNiceOfAllThreads(int nice) {
+        // Twice: a thread started by one not yet changed during the first pass inherits the old value.
+        for (int pass = 0; pass < 2; pass++) {
+            try (var tasks = Files.list(Path.of("/proc/self/task"))) {
+                for (Path task : tasks.toList()) {
+                    int tid = Integer.parseInt(task.getFileName().toString());
+                    try {
+                        LIBC.setpriority(PRIO_PROCESS, tid, nice);
+                    } catch (LastErrorException e) {
+                        if (e.getErrorCode() != Errno.ESRCH) {
+                            throw new SyscallException("setpriority", "thread " + tid + " nice " + nice, e.getErrorCode());
+                        }
+                    }
+                }
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException("list /proc/self/task: " + e.getMessage(), e);
+            }
+        }
+    }
+
+    /** The nice value of process (or thread) {@code pid}: field 19 of /proc/PID/stat. */
+    public static int nice(long pid) throws IOException {
+        String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+        // Fields after the command name, which may contain spaces and parentheses: ") S ppid ..."
+        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        return Integer.parseInt(f[19 - 3]);
     }
 
     /** pidfd_open(2): a descriptor that stays bound to this process even if the number is reused. */

@@ -15,8 +15,14 @@ import io.berth.shim.api.ShimClient;
 import io.berth.shim.api.ShimJvm;
 import io.berth.shim.api.ShimLauncher;
 import io.berth.shim.api.ShimPool;
+import io.berth.shim.api.ShimReport;
 import io.berth.shim.api.State;
 import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -30,7 +36,8 @@ import java.util.List;
  * ({@link ShimJvm#trainingCommand}: the same flags and class path as {@link ShimJvm#command}, plus
  * {@code -XX:AOTCacheOutput}), has it create, start, exec in, update, signal and reap a busybox
  * container shaped like the agent's (pod files bind-mounted, masked paths, default capabilities,
- * the RuntimeDefault seccomp profile, a cgroup with limits, a CRI log), and lets it exit, which
+ * the RuntimeDefault seccomp profile, a cgroup with limits, a CRI log, stats pushed to a report
+ * socket), and lets it exit, which
  * writes SHIM_LIB_DIR/shim.aot. A second shim then runs with {@code -XX:AOTMode=on}, which makes
  * the JVM refuse to start unless it can use the cache: a flag or class path mismatch fails the
  * build instead of silently costing every shim its cache.
@@ -67,13 +74,16 @@ public final class AotTraining {
         var bundles = new ArrayList<Path>();
         try {
             Path layer = rootfsLayer(scratch.resolve("layer"), busybox);
+            Path reports = scratch.resolve("reports.sock");
+            drainReports(reports);
             long t0 = System.nanoTime();
             Path training = scratch.resolve("train");
             bundles.add(training);
             // The agent's path: an idle pool shim adopts the container (a launched shim runs the same code after main).
             try (var pool = new ShimPool(scratch.resolve("pool"), 1, false,
                     slot -> ShimJvm.trainingCommand(ShimJvm.idleCommand(lib, slot), aot), AotTraining::noColdLaunch)) {
-                train(pool.launch(training, spec("train", training, layer, cgroupParent)));
+                train(pool.launch(training, spec("train", training, layer, cgroupParent).toBuilder()
+                        .setReportSocket(reports.toString()).setStatsIntervalMs(50).build()));
             }
             if (!Files.isRegularFile(aot)) {
                 throw new IOException("the training shim exited without writing " + aot + "; its log:\n"
@@ -118,11 +128,12 @@ public final class AotTraining {
         c.updateResources(Resources.newBuilder().setMemoryLimitBytes(64 << 20).setCpuShares(512).setPidsLimit(64).build());
         c.reopenLog();
         c.state();
+        Thread.sleep(300); // a few stats samples pushed to the report socket
         c.kill(15, false); // the script traps TERM and exits 0, as the bench's containers do
         long deadline = System.nanoTime() + TIMEOUT.toNanos();
-        while (c.state().getStatus() != State.Status.EXITED) {
+        // As the agent's StopContainer waits: the shim answers when the exit is recorded.
+        while (c.await(Duration.ofSeconds(5)).getStatus() != State.Status.EXITED) {
             if (System.nanoTime() > deadline) throw new IOException("training container did not exit on SIGTERM");
-            Thread.sleep(5);
         }
         // The JVM writes the cache as it exits (it runs a second JVM to assemble it): wait for that.
         while (c.alive()) {
@@ -131,6 +142,31 @@ public final class AotTraining {
             }
             Thread.sleep(20);
         }
+    }
+
+    /**
+     * The agent's side of the report socket, as far as the training needs it: accepts the shim's
+     * connection and reads its reports (hello, stats samples, the exit) until it closes.
+     */
+    private static void drainReports(Path socket) throws IOException {
+        var server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        server.bind(UnixDomainSocketAddress.of(socket));
+        Thread.ofPlatform().name("aot-reports").daemon(true).start(() -> {
+            try (server) {
+                while (true) {
+                    try (SocketChannel ch = server.accept()) {
+                        var in = Channels.newInputStream(ch);
+                        while (ShimReport.parseDelimitedFrom(in) != null) {
+                            // read and dropped: the training only needs the shim to send them
+                        }
+                    } catch (IOException e) {
+                        // the shim went away mid-report: wait for the next one
+                    }
+                }
+            } catch (IOException e) {
+                // the scratch directory is gone: training over
+            }
+        });
     }
 
     private static List<String> noColdLaunch(Path bundle) {

@@ -171,19 +171,30 @@ final class Container {
         }
         Log.mark("pipes");
         Thread.ofPlatform().name("spawner-" + spec.getId()).daemon(true).start(spawner);
-        // The cgroup is made while the spawner builds the rootfs: the held child joins it only
-        // after both (cgroupfs mkdir in every v1 hierarchy takes tens of ms on a busy node).
+        // The cgroup is made while the spawner builds the rootfs. On v1 the spawner thread then
+        // moves into it, so the child is born there: the move waits out an RCU grace period in the
+        // kernel (cgroup_threadgroup_rwsem, ~10-20 ms here), which this way overlaps the rootfs
+        // work instead of following the spawn. v2 cannot move one thread of a domain cgroup: there
+        // the held child is moved by pid after the spawn.
         IOException cgroupFailure = null;
         try {
             step("create cgroup " + cgPath, createCgroup);
+            if (!cgroups.isV2()) {
+                int tid = await(spawner.started, "start the spawner");
+                step("move the spawner thread " + tid + " into cgroup " + cgPath, () -> cgroup.addThread(tid));
+            }
+            spawner.placed.complete(null);
         } catch (IOException e) {
             cgroupFailure = e;
+            spawner.placed.completeExceptionally(e);
         }
         Log.mark("cgroup");
+        int spawnerTid;
         try {
             Spawner.Ready ready = await(spawner.ready, "set up the container");
             ptyMaster = ready.ptyMaster();
-            pid = findChild(ready.tid());
+            spawnerTid = ready.tid();
+            pid = findChild(spawnerTid);
             Log.mark("child");
         } catch (IOException | RuntimeException e) {
             if (cgroupFailure != null) e.addSuppressed(cgroupFailure);
@@ -210,15 +221,37 @@ final class Container {
             reap();
         });
         int heldPid = pid;
-        step("put pid " + pid + " in cgroup " + cgPath, () -> cgroup.addProcess(heldPid));
-        Log.mark("cgroup-procs");
+        CompletableFuture<Void> spawnerBack = CompletableFuture.completedFuture(null);
+        if (cgroups.isV2()) {
+            step("put pid " + pid + " in cgroup " + cgPath, () -> cgroup.addProcess(heldPid));
+            Log.mark("cgroup-procs");
+        } else {
+            // The child is born in the cgroup; its spawner thread (waiting in posix_spawn until
+            // Start) goes back to the shim's cgroups, so that the container's cgroup holds only
+            // the container. Another grace-period wait: it overlaps the /proc mount.
+            spawnerBack = CompletableFuture.runAsync(() -> returnSpawner(spawnerTid),
+                    r -> Thread.ofPlatform().name("cgroup-return").daemon(true).start(r));
+        }
         step("set rlimits of pid " + pid, () -> rlimits(heldPid));
         step("set oom_score_adj of pid " + pid, () -> oomScoreAdj(heldPid));
         Log.mark("limits");
         step("mount /proc", () -> ProcSetup.run(spec, heldPid));
         Log.mark("proc");
+        await(spawnerBack, "move the spawner thread " + spawnerTid + " out of cgroup " + cgPath);
+        Log.mark("cgroup-return");
         createdAt = now();
         undo.forget();
+    }
+
+    private void returnSpawner(int tid) {
+        try {
+            cgroups.returnThread(tid);
+        } catch (IOException e) {
+            if (Files.exists(Path.of("/proc/self/task/" + tid))) {
+                throw new java.io.UncheckedIOException(e.getMessage(), e);
+            }
+            // the spawner is gone (its child died before exec): it is in no cgroup any more
+        }
     }
 
     private Pump.Sink logSink(CriLog.Stream stream) {

@@ -1,5 +1,6 @@
 package io.berth.shim;
 
+import io.berth.kernel.Processes;
 import io.berth.shim.api.Empty;
 import io.berth.shim.api.ShimClient;
 import io.berth.shim.api.ShimPool;
@@ -64,6 +65,7 @@ final class IdleShim {
                                 continue;
                             }
                             Path bundle = Path.of(req.getAdopt().getBundle()).toAbsolutePath();
+                            detach();
                             ShimMain.writePid(bundle);
                             Files.deleteIfExists(sock);
                             Files.deleteIfExists(slot.resolve(ShimClient.PID));
@@ -85,6 +87,16 @@ final class IdleShim {
                 }
             }
         }
+    }
+
+    /**
+     * From the agent's session at nice 19 (see {@code ShimLauncher.startIdle}) to a container's
+     * shim: a session of its own, so that it outlives the agent like a launched shim, and normal
+     * priority for every thread, so the container process it spawns starts at nice 0.
+     */
+    private static void detach() {
+        Processes.setsid();
+        Processes.setNiceOfAllThreads(0);
     }
 
     private static void reply(OutputStream out, ShimResponse r) throws IOException {

@@ -173,7 +173,7 @@ public final class ShimMain {
             case WAIT -> ShimResponse.newBuilder().setState(container.awaitExit(req.getWait().getTimeoutMs())).build();
             case START -> {
                 container.start();
-                yield ok;
+                yield ShimResponse.newBuilder().setState(container.state()).build();
             }
             case KILL -> {
                 container.kill(req.getKill().getSignal(), req.getKill().getAll());

@@ -40,6 +40,14 @@ final class Spawner implements Runnable {
     record Stdio(Fd stdin, Fd stdout, Fd stderr) {
     }
 
+    /** The spawner thread's tid, as soon as it runs. */
+    final CompletableFuture<Integer> started = new CompletableFuture<>();
+    /**
+     * Completed by the shim once the container's cgroup is ready for the child: on cgroup v1 this
+     * thread has been moved into it, so the child is born there. The spawner waits for it after
+     * building the rootfs (the cgroup is made meanwhile) and fails with its failure.
+     */
+    final CompletableFuture<Void> placed = new CompletableFuture<>();
     final CompletableFuture<Ready> ready = new CompletableFuture<>();
     final CompletableFuture<Integer> spawned = new CompletableFuture<>();
 
@@ -78,11 +86,14 @@ final class Spawner implements Runnable {
         try {
             Log.mark("spawner");
             int tid = Syscalls.gettid();
+            started.complete(tid);
             Fd master = setUp();
+            placed.join();
             ready.complete(new Ready(tid, master));
             int pid = spawn(master);
             spawned.complete(pid);
         } catch (Throwable t) {
+            started.completeExceptionally(t);
             ready.completeExceptionally(t);
             spawned.completeExceptionally(t);
         }

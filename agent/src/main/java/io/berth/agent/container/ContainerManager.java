@@ -162,17 +162,24 @@ public final class ContainerManager implements PodContainers {
     public Container start(String idOrPrefix) {
         Container c = get(idOrPrefix);
         try (var held = locks.lock(c.id())) {
-            c = refresh(c.id());
+            c = containers.find(c.id()).orElseThrow();
             if (c.state() != Container.State.CREATED) {
                 throw new BerthException(BerthException.Kind.FAILED_PRECONDITION, "container " + c.id() + " is "
                         + c.state() + "; only a CREATED container can be started");
             }
-            runtime.start(c.bundleDir());
-            var observed = runtime.observe(c.bundleDir());
+            // One exchange with the shim: its answer to Start is the state after it. A held process
+            // that is gone meanwhile makes Start fail; the record then learns how it ended.
+            ContainerRuntime.Observed observed;
+            try {
+                observed = runtime.start(c.bundleDir());
+            } catch (BerthException e) {
+                refresh(c.id());
+                throw e;
+            }
             c = c.running(observed.startedAt() > 0 ? observed.startedAt() : System.currentTimeMillis() * 1_000_000L);
             transition(c, ContainerListener.Change.STARTED);
             LOG.info("container started", "id", c.id(), "pid", observed.pid());
-            return refresh(c.id());
+            return observed.phase() == ContainerRuntime.Observed.Phase.RUNNING ? c : refresh(c.id());
         }
     }
 

@@ -11,8 +11,8 @@ public interface ContainerRuntime {
     /** Creates the container: its shim runs, its process is set up and held before exec. */
     void create(ContainerPlan plan);
 
-    /** Releases the held process: it execs and runs. */
-    void start(String bundleDir);
+    /** Releases the held process: it execs and runs. Returns the state right after. */
+    Observed start(String bundleDir);
 
     /** Sends a signal to the container's process (all = every process in its cgroup). */
     void kill(String bundleDir, int signal, boolean all);

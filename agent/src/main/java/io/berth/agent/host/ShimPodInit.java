@@ -91,8 +91,7 @@ public final class ShimPodInit implements PodInit {
                 ContainerPlan.Resources.NONE, "");
         runtime.create(plan);
         try {
-            runtime.start(bundle.toString());
-            int pid = runtime.observe(bundle.toString()).pid();
+            int pid = runtime.start(bundle.toString()).pid();
             Files.createDirectories(pin.getParent());
             Files.deleteIfExists(pin);
             Files.createFile(pin);

@@ -97,11 +97,9 @@ public final class ShimRuntime implements ContainerRuntime {
     }
 
     @Override
-    public void start(String bundle) {
-        call(bundle, "start", client -> {
-            client.start();
-            return null;
-        });
+    public Observed start(String bundle) {
+        State s = call(bundle, "start", ShimClient::start);
+        return s == null ? observe(bundle) : observed(s, bundle);
     }
 
     @Override
@@ -136,14 +134,7 @@ public final class ShimRuntime implements ContainerRuntime {
                 exit = client.exitRecord(); // it may have exited between the two looks
                 return exit != null ? exited(exit) : lost(bundle);
             }
-            State s = client.state();
-            return switch (s.getStatus()) {
-                case CREATED -> new Observed(Observed.Phase.CREATED, s.getPid(), 0, 0, 0, "", "");
-                case RUNNING -> new Observed(Observed.Phase.RUNNING, s.getPid(), s.getStartedAt(), 0, 0, "", "");
-                case EXITED -> new Observed(Observed.Phase.EXITED, s.getPid(), s.getStartedAt(), s.getFinishedAt(),
-                        s.getExitCode(), s.getReason(), s.getMessage());
-                case UNRECOGNIZED -> throw new IllegalStateException("shim in " + bundle + " reports an unknown state");
-            };
+            return observed(client.state(), bundle);
         } catch (ShimException e) {
             if (!client.alive()) {
                 return lost(bundle);
@@ -151,6 +142,16 @@ public final class ShimRuntime implements ContainerRuntime {
             throw new BerthException(BerthException.Kind.UNAVAILABLE, "ask the shim in " + bundle + " for its state: "
                     + e.getMessage(), e);
         }
+    }
+
+    private static Observed observed(State s, String bundle) {
+        return switch (s.getStatus()) {
+            case CREATED -> new Observed(Observed.Phase.CREATED, s.getPid(), 0, 0, 0, "", "");
+            case RUNNING -> new Observed(Observed.Phase.RUNNING, s.getPid(), s.getStartedAt(), 0, 0, "", "");
+            case EXITED -> new Observed(Observed.Phase.EXITED, s.getPid(), s.getStartedAt(), s.getFinishedAt(),
+                    s.getExitCode(), s.getReason(), s.getMessage());
+            case UNRECOGNIZED -> throw new IllegalStateException("shim in " + bundle + " reports an unknown state");
+        };
     }
 
     /**
@@ -186,7 +187,7 @@ public final class ShimRuntime implements ContainerRuntime {
     @Override
     public ExecResult exec(String bundle, List<String> args, Duration timeout) {
         var response = call(bundle, "exec", client -> client.exec(ExecRequest.newBuilder()
-                .addAllArgs(args)
+                .addAllArgs(List.copyOf(args))
                 .setTimeoutMs(timeout.toMillis())
                 .build()));
         return new ExecResult(response.getExitCode(), response.getStdout().toByteArray(),
@@ -239,10 +240,15 @@ public final class ShimRuntime implements ContainerRuntime {
         }
     }
 
+    /*
+     * Every list handed to a shim message is copied (List.copyOf): the shim protocol is lite
+     * protobuf, and a lite builder's addAll casts its own list to LazyStringList when it is given
+     * one (a CRI message's string list, full runtime), which fails.
+     */
     static ContainerSpec spec(ContainerPlan p, CgroupDriver driver) {
         var process = ProcessSpec.newBuilder()
-                .addAllArgs(p.args())
-                .addAllEnv(p.env())
+                .addAllArgs(List.copyOf(p.args()))
+                .addAllEnv(List.copyOf(p.env()))
                 .setCwd(p.cwd())
                 .setUid((int) p.uid())
                 .setGid((int) p.gid())
@@ -251,7 +257,7 @@ public final class ShimRuntime implements ContainerRuntime {
                 .setStdin(p.stdin())
                 .setStdinOnce(p.stdinOnce())
                 .setNoNewPrivileges(p.noNewPrivileges())
-                .addAllCapabilities(p.capabilities())
+                .addAllCapabilities(List.copyOf(p.capabilities()))
                 .setOomScoreAdj((int) p.oomScoreAdj())
                 .setSeccomp(Seccomp.newBuilder()
                         .setKind(Seccomp.Kind.valueOf(p.seccomp().kind().name()))
@@ -259,13 +265,13 @@ public final class ShimRuntime implements ContainerRuntime {
         var spec = ContainerSpec.newBuilder()
                 .setId(p.id())
                 .setBundle(p.bundleDir())
-                .setRootfs(Rootfs.newBuilder().addAllLowerDirs(p.lowerDirs()).setUpperDir(p.upperDir())
+                .setRootfs(Rootfs.newBuilder().addAllLowerDirs(List.copyOf(p.lowerDirs())).setUpperDir(p.upperDir())
                         .setWorkDir(p.workDir()).setReadonly(p.readonlyRootfs()))
                 .setProcess(process)
                 .setPrivileged(p.privileged())
                 .setHostname(p.hostname())
-                .addAllMaskedPaths(p.maskedPaths())
-                .addAllReadonlyPaths(p.readonlyPaths())
+                .addAllMaskedPaths(List.copyOf(p.maskedPaths()))
+                .addAllReadonlyPaths(List.copyOf(p.readonlyPaths()))
                 .setCgroup(CgroupSpec.newBuilder().setParent(CgroupPaths.parent(p.cgroupParent(), driver))
                         .setName(CgroupPaths.containerName(p.id(), driver)))
                 .setResources(resources(p.resources()))
@@ -278,7 +284,7 @@ public final class ShimRuntime implements ContainerRuntime {
                     .setSource(m.source())
                     .setDestination(m.destination())
                     .setType(m.type())
-                    .addAllOptions(m.options())
+                    .addAllOptions(List.copyOf(m.options()))
                     .setPropagation(Mount.Propagation.valueOf(m.propagation().toUpperCase(Locale.ROOT)))
                     .setReadonly(m.readonly()));
         }

@@ -23,6 +23,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.ExecutionException;
 
 /**
@@ -69,7 +70,9 @@ public final class ShimStreamTargets implements StreamTargets {
     @Override
     public Stdio exec(StreamRequest.Exec request, int width, int height) {
         Container c = running(request.containerId(), "exec in");
-        var req = StreamExecRequest.newBuilder().addAllArgs(request.cmd()).setTty(request.tty()).setStdin(request.stdin());
+        // A copy: see ShimRuntime.spec.
+        var req = StreamExecRequest.newBuilder().addAllArgs(List.copyOf(request.cmd())).setTty(request.tty())
+                .setStdin(request.stdin());
         if (request.tty() && width > 0 && height > 0) {
             req.setSize(TerminalSize.newBuilder().setWidth(width).setHeight(height));
         }

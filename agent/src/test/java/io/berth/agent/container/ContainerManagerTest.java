@@ -50,9 +50,10 @@ class ContainerManagerTest {
         }
 
         @Override
-        public void start(String bundle) {
+        public Observed start(String bundle) {
             calls.add("start");
             state.put(bundle, new Observed(Phase.RUNNING, 42, 1000, 0, 0, "", ""));
+            return state.get(bundle);
         }
 
         @Override

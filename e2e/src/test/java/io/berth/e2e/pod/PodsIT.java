@@ -35,6 +35,7 @@ import io.berth.cri.v1.StopPodSandboxRequest;
 import io.berth.e2e.AgentProcess;
 import io.berth.e2e.CriClient;
 import io.berth.e2e.fixtures.TestRegistry;
+import io.berth.kernel.Processes;
 import io.berth.kernel.testing.RequiresRoot;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -309,6 +310,35 @@ class PodsIT {
         cri.runtime().removeContainer(RemoveContainerRequest.newBuilder().setContainerId(id).build());
         assertFalse(Files.exists(Path.of("/sys/fs/cgroup/memory" + CGROUP_PARENT + "/pod-shimkill/" + id)),
                 "the container's cgroup is gone after removal");
+    }
+
+    @Test
+    void aPooledShimLeavesTheAgentsSessionAndItsContainerRunsAtNormalPriority() throws Exception {
+        // Idle pool shims start in the agent's session at nice 19; adoption must undo both.
+        String pod = runPod("priority");
+        String id = run(pod, container("niced", "sleep", "600"));
+        Path bundle = agent.dir().resolve("run/c").resolve(id.substring(0, 16));
+        assertTrue(Files.readString(bundle.resolve("shim.log")).contains("adopted from pool slot"),
+                "the container went to an idle pool shim");
+        long shimPid = Long.parseLong(Files.readString(bundle.resolve("shim.pid")).trim().split("\\s+")[0]);
+        assertNotEquals(statField(agent.pid(), 6), statField(shimPid, 6), "the shim has a session of its own");
+        try (var tasks = Files.list(Path.of("/proc/" + shimPid + "/task"))) {
+            for (Path task : tasks.toList()) {
+                assertEquals(0, Processes.nice(Long.parseLong(task.getFileName().toString())),
+                        "nice of shim thread " + task.getFileName());
+            }
+        }
+        Path procs = Path.of("/sys/fs/cgroup/pids").resolve(CGROUP_PARENT.substring(1)).resolve("pod-priority").resolve(id)
+                .resolve("cgroup.procs");
+        long containerPid = Long.parseLong(Files.readAllLines(procs).getFirst().trim());
+        assertEquals(0, Processes.nice(containerPid), "nice of the container's process");
+        cri.runtime().stopContainer(StopContainerRequest.newBuilder().setContainerId(id).setTimeout(0).build());
+    }
+
+    /** Field {@code n} (1-based, as proc(5) numbers them) of /proc/PID/stat. */
+    static long statField(long pid, int n) throws java.io.IOException {
+        String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+        return Long.parseLong(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[n - 3]);
     }
 
     @Test

@@ -73,9 +73,16 @@ final class CgroupFiles {
         return out;
     }
 
+    /**
+     * Signals {@code pids}, never this process itself: one of its threads may sit in a container's
+     * cgroup for a moment (a spawner or exec thread moved there so its child is born inside), and
+     * cgroup.procs then lists this process too.
+     */
     static int signal(List<Integer> pids, int signal) {
         int n = 0;
+        long self = ProcessHandle.current().pid();
         for (int pid : pids) {
+            if (pid == self) continue;
             if (signal == 9) {
                 // SIGKILL without JNA, so the agent-side cleanup path needs no native code.
                 if (ProcessHandle.of(pid).map(ProcessHandle::destroyForcibly).orElse(false)) n++;

@@ -85,6 +85,20 @@ final class CgroupV1 implements Cgroups {
     }
 
     @Override
+    public void returnThread(int tid) throws IOException {
+        // /proc/thread-self/cgroup: "ID:controller[,controller...]:/path" per v1 hierarchy, "0::/path" for v2.
+        for (String line : Files.readAllLines(Path.of("/proc/thread-self/cgroup"))) {
+            String[] f = line.split(":", 3);
+            if (f.length < 3 || f[1].isEmpty()) continue;
+            String first = f[1].split(",")[0];
+            Path mount = hierarchies.get(first.startsWith("name=") ? first.substring(5) : first);
+            if (mount != null) {
+                CgroupFiles.write(mount.resolve(f[2].substring(1)).resolve("tasks"), Integer.toString(tid));
+            }
+        }
+    }
+
+    @Override
     public Cgroup open(String path) {
         Cgroups.validate(path);
         return new V1Cgroup(path);

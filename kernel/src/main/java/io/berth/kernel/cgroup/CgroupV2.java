@@ -53,6 +53,11 @@ final class CgroupV2 implements Cgroups {
     }
 
     @Override
+    public void returnThread(int tid) {
+        throw new UnsupportedOperationException("cgroup v2 cannot move a single thread of a domain cgroup");
+    }
+
+    @Override
     public Cgroup open(String path) {
         Cgroups.validate(path);
         return new V2Cgroup(path);

@@ -31,6 +31,13 @@ public interface Cgroups {
     /** A handle on a cgroup that may or may not exist (for removal after a restart). */
     Cgroup open(String path);
 
+    /**
+     * Moves thread {@code tid} of this process back into the cgroups the calling thread is in (v1,
+     * every hierarchy), e.g. a thread moved into a container's cgroup (see
+     * {@link Cgroup#addThread}) once its child is born there. Cgroup v2 never moves single threads.
+     */
+    void returnThread(int tid) throws IOException;
+
     /** Joins a parent like kubelet's cgroup_parent ({@code /kubepods/besteffort/pod<uid>}) and a child name. */
     static String join(String parent, String name) {
         String p = parent == null || parent.isEmpty() ? "" : (parent.startsWith("/") ? parent : "/" + parent);

@@ -69,9 +69,13 @@ public final class ShimClient {
         }
     }
 
-    /** Releases the container's process from the start gate; returns once it has exec'd. */
-    public void start() throws ShimException {
-        call(ShimRequest.newBuilder().setStart(StartRequest.getDefaultInstance()).build());
+    /**
+     * Releases the container's process from the start gate; returns once it has exec'd, with the
+     * state right after (null from a shim of an older berth, which answered with nothing).
+     */
+    public State start() throws ShimException {
+        ShimResponse r = call(ShimRequest.newBuilder().setStart(StartRequest.getDefaultInstance()).build());
+        return r.hasState() ? r.getState() : null;
     }
 
     /** Signals pid 1 (or every process of the container); a container that already exited is fine. */

@@ -62,7 +62,26 @@ public final class ShimLauncher {
         // get is the shim's; its new session keeps it from the agent's terminal and signals.
         cmd.add("setsid");
         cmd.addAll(jvmCommand);
-        return new ProcessBuilder(cmd)
+        return start(cmd, log, stdin);
+    }
+
+    /**
+     * Starts an idle pool shim: in the agent's session and at the lowest CPU priority (nice 19),
+     * so that its JVM start-up only takes CPU time the containers being created meanwhile leave
+     * over. A session of its own would be worse here: with the scheduler's autogroups (one per
+     * session) it would get as much CPU as the whole agent. The shim leaves for a session of its
+     * own and normal priority once it is adopted ({@code IdleShim}).
+     */
+    static Process startIdle(List<String> jvmCommand, Path log, ProcessBuilder.Redirect stdin) throws IOException {
+        var cmd = new ArrayList<String>(List.of("nice", "-n", "19"));
+        cmd.addAll(jvmCommand);
+        return start(cmd, log, stdin);
+    }
+
+    private static Process start(ArrayList<String> cmd, Path log, ProcessBuilder.Redirect stdin) throws IOException {
+        var pb = new ProcessBuilder(cmd);
+        pb.environment().putAll(ShimJvm.ENVIRONMENT);
+        return pb
                 .redirectInput(stdin)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
                 .redirectErrorStream(true)

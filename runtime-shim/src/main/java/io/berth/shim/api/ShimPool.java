@@ -177,7 +177,7 @@ public final class ShimPool implements AutoCloseable {
             Path slot = dir.resolve(Long.toString(next++));
             Files.createDirectories(slot);
             // stdin: a pipe the shim watches for EOF, i.e. for this JVM's end (see IdleShim)
-            Process p = ShimLauncher.start(idleCommand.apply(slot), slot.resolve(ShimClient.LOG),
+            Process p = ShimLauncher.startIdle(idleCommand.apply(slot), slot.resolve(ShimClient.LOG),
                     ProcessBuilder.Redirect.PIPE);
             slots.addLast(new Slot(slot, p));
         }
