@@ -62,14 +62,14 @@ public final class Processes {
     }
 
     /**
-     * Sets the nice value of every thread of this process (Linux keeps nice per thread:
+     * Sets the nice value of every thread of process {@code pid} (Linux keeps nice per thread:
      * setpriority(PRIO_PROCESS, tid) changes one thread, and a new thread inherits its creator's).
      * Threads that exit meanwhile are skipped. Lowering it below the current value needs CAP_SYS_NICE.
      */
-    public static void setNiceOfAllThreads(int nice) {
+    public static void setNiceOfAllThreads(long pid, int nice) {
         // Twice: a thread started by one not yet changed during the first pass inherits the old value.
         for (int pass = 0; pass < 2; pass++) {
-            try (var tasks = Files.list(Path.of("/proc/self/task"))) {
+            try (var tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
                 for (Path task : tasks.toList()) {
                     int tid = Integer.parseInt(task.getFileName().toString());
                     try {
@@ -80,8 +80,10 @@ public final class Processes {
                         }
                     }
                 }
+            } catch (java.nio.file.NoSuchFileException e) {
+                return; // the process is gone
             } catch (IOException e) {
-                throw new java.io.UncheckedIOException("list /proc/self/task: " + e.getMessage(), e);
+                throw new java.io.UncheckedIOException("list /proc/" + pid + "/task: " + e.getMessage(), e);
             }
         }
     }

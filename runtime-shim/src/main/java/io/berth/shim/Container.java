@@ -355,10 +355,8 @@ final class Container {
             throw new IOException("start container " + spec.getId() + ": it is " + status + ", not CREATED");
         }
         Path gate = Path.of("/proc/" + pid + "/root" + Rootfs.GATE);
-        // O_NONBLOCK: a reader blocked in open() counts as a reader (fifo(7)); ENXIO means the
-        // held child is gone, instead of blocking here for ever.
         Log.mark("start");
-        try (Fd w = Syscalls.open(gate, Syscalls.O_WRONLY | Syscalls.O_NONBLOCK)) {
+        try (Fd w = openGate(gate)) {
             FileOps.unlink(gate);
         } catch (SyscallException e) {
             throw new IOException("start container " + spec.getId() + ": open start gate " + gate + ": " + e.getMessage(), e);
@@ -375,6 +373,32 @@ final class Container {
         status = State.Status.RUNNING;
         Log.mark("exec");
         Log.timeline("container " + spec.getId() + " started");
+    }
+
+    /**
+     * Opens the write end of the start gate. O_NONBLOCK: a reader blocked in open() counts as a
+     * reader (fifo(7)), and no reader gives ENXIO instead of blocking here for ever. No reader yet
+     * is normal for a moment after CREATED: the held child opens the gate as the first step of its
+     * posix_spawn, which may not have run yet. While it still may (posix_spawn has not returned),
+     * try again; once posix_spawn has failed, the child is gone and ENXIO is the answer.
+     */
+    private Fd openGate(Path gate) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (true) {
+            try {
+                return Syscalls.open(gate, Syscalls.O_WRONLY | Syscalls.O_NONBLOCK);
+            } catch (SyscallException e) {
+                if (e.errno() != io.berth.kernel.Errno.ENXIO || spawner.spawned.isDone() || System.nanoTime() > deadline) {
+                    throw e;
+                }
+            }
+            try {
+                Thread.sleep(1);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new SyscallException("open", gate + " (interrupted)", io.berth.kernel.Errno.EINTR);
+            }
+        }
     }
 
     State state() {

@@ -96,7 +96,7 @@ final class IdleShim {
      */
     private static void detach() {
         Processes.setsid();
-        Processes.setNiceOfAllThreads(0);
+        Processes.setNiceOfAllThreads(ProcessHandle.current().pid(), 0);
     }
 
     private static void reply(OutputStream out, ShimResponse r) throws IOException {

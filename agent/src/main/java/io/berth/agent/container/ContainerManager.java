@@ -79,7 +79,9 @@ public final class ContainerManager implements PodContainers {
             if (now == null || now.state() == next.state() || !now.state().canBecome(next.state())) {
                 return false;
             }
-            store.put(next.id(), next);
+            // Started and exited are the shim's facts (its live state, its durable exit.pb): after a
+            // crash recover() learns them again, so the record need not wait for the disk.
+            store.update(next.id(), next);
             containers.put(next.id(), next);
             announce(change, next);
             return true;
@@ -190,8 +192,10 @@ public final class ContainerManager implements PodContainers {
             return;
         }
         try (var held = locks.lock(found.get().id())) {
-            Container c = refresh(found.get().id());
-            if (c.state() == Container.State.EXITED) {
+            // The record as it stands, without asking the shim first: signalling a container that
+            // has exited meanwhile is harmless, and the refresh below learns how it ended.
+            Container c = containers.find(found.get().id()).orElse(null);
+            if (c == null || c.state() == Container.State.EXITED) {
                 return;
             }
             if (c.state() == Container.State.RUNNING) {

@@ -30,6 +30,21 @@ public final class AtomicFiles {
 
     /** Writes {@code content} with the given mode (e.g. 0644 for files containers read as any user). */
     public static void write(Path target, byte[] content, Set<PosixFilePermission> mode) throws IOException {
+        write(target, content, mode, true);
+    }
+
+    /**
+     * Replaces {@code target} atomically (temp file, rename) without waiting for the disk: after a
+     * crash it holds either the previous or the new content, never a torn mix, but possibly the
+     * previous. Only for what the agent re-derives after a restart anyway (a container's state
+     * changes, learnt again from its shim and durable exit record). An fsync on a busy node can take
+     * tens of ms (journal commits queue behind other writers), which StopContainer need not pay.
+     */
+    public static void replace(Path target, byte[] content) throws IOException {
+        write(target, content, PosixFilePermissions.fromString("rw-------"), false);
+    }
+
+    private static void write(Path target, byte[] content, Set<PosixFilePermission> mode, boolean durable) throws IOException {
         Path dir = target.toAbsolutePath().getParent();
         Files.createDirectories(dir);
         Path temp = Files.createTempFile(dir, TEMP_PREFIX, "-" + target.getFileName(),
@@ -40,7 +55,7 @@ public final class AtomicFiles {
                 while (buf.hasRemaining()) {
                     ch.write(buf);
                 }
-                ch.force(true);
+                if (durable) ch.force(true);
             }
             try {
                 Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
@@ -51,7 +66,7 @@ public final class AtomicFiles {
             Files.deleteIfExists(temp);
             throw e;
         }
-        fsyncDirectory(dir);
+        if (durable) fsyncDirectory(dir);
     }
 
     /**

@@ -39,6 +39,18 @@ public final class RecordStore<T> {
         }
     }
 
+    /**
+     * Replaces a record with a change the agent re-derives after a crash (see
+     * {@link AtomicFiles#replace}): atomic, not waited for on disk.
+     */
+    public void update(String id, T record) {
+        try {
+            AtomicFiles.replace(file(id), JSON.writeValueAsBytes(record));
+        } catch (IOException e) {
+            throw new UncheckedIOException("persist " + type.getSimpleName() + " " + id + " in " + dir, e);
+        }
+    }
+
     public void delete(String id) {
         try {
             AtomicFiles.delete(file(id));

@@ -109,6 +109,15 @@ public final class ShimPool implements AutoCloseable {
         Path sock = slot.dir().resolve(SOCKET);
         long deadline = System.nanoTime() + ShimLauncher.CREATE_TIMEOUT.toNanos();
         try {
+            if (!Files.exists(sock)) {
+                // Still starting, at nice 19 (ShimLauncher.startIdle), and now a container waits for
+                // it: let it have the CPU like any other work of the agent.
+                try {
+                    io.berth.kernel.Processes.setNiceOfAllThreads(slot.process().pid(), 0);
+                } catch (RuntimeException e) {
+                    // it only starts more slowly
+                }
+            }
             while (!Files.exists(sock)) {
                 if (!slot.process().isAlive() || System.nanoTime() > deadline) {
                     discard(slot);
