@@ -22,6 +22,7 @@ import io.berth.agent.image.ImagePuller;
 import io.berth.agent.image.ImageSystem;
 import io.berth.agent.image.PullMetrics;
 import io.berth.agent.container.ContainerManager;
+import io.berth.agent.host.CgroupDynmods;
 import io.berth.agent.host.KernelPodCgroups;
 import io.berth.agent.host.KernelPodNamespaces;
 import io.berth.agent.host.NetpluginPodNetwork;
@@ -75,6 +76,9 @@ public final class Agent {
         try {
             Files.createDirectories(config.stateDirPath());
             Files.createDirectories(config.runDirPath());
+            if (config.cgroupFavorDynmods()) {
+                cleanups.push("unmount the favordynmods cgroup hierarchy", CgroupDynmods.favor(config.runDirPath())::close);
+            }
 
             var registry = new CollectorRegistry();
             DefaultExports.register(registry);

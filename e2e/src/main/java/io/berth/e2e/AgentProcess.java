@@ -180,5 +180,23 @@ public final class AgentProcess implements AutoCloseable {
                 process.destroyForcibly().waitFor();
             }
         }
+        unmountLeftHierarchy();
+    }
+
+    /**
+     * An agent stopped with SIGTERM unmounts its favordynmods cgroup hierarchy (RUN_DIR/cgroup-dynmods)
+     * itself; one killed with SIGKILL leaves it mounted, and the test's directory could not be removed.
+     */
+    private void unmountLeftHierarchy() throws InterruptedException {
+        Path mountPoint = dir.resolve("run/cgroup-dynmods");
+        try {
+            boolean mounted = Files.readAllLines(Path.of("/proc/self/mountinfo")).stream()
+                    .anyMatch(l -> l.split(" ")[4].equals(mountPoint.toString()));
+            if (mounted) {
+                new ProcessBuilder("umount", "-l", mountPoint.toString()).inheritIO().start().waitFor();
+            }
+        } catch (IOException e) {
+            // nothing mounted that we can see
+        }
     }
 }

@@ -21,6 +21,9 @@ import java.nio.file.Path;
  * @param streaming              the streaming server for Exec, Attach and PortForward
  * @param statsIntervalSeconds   how often each shim pushes its container's stats sample (kubelet's
  *                               housekeeping runs every 10 s)
+ * @param cgroupFavorDynmods     keep the kernel's cgroup rwsem in favordynmods mode (cgroup v1: a named
+ *                               hierarchy of the agent's), so moving a task into a cgroup does not wait
+ *                               for an RCU grace period; see {@code host.CgroupDynmods}
  */
 public record AgentConfig(
         String socket,
@@ -36,7 +39,8 @@ public record AgentConfig(
         String pauseBinary,
         int shimPool,
         Streaming streaming,
-        int statsIntervalSeconds) {
+        int statsIntervalSeconds,
+        boolean cgroupFavorDynmods) {
 
     public static final Path DEFAULT_FILE = Path.of("/etc/berth/config.toml");
 
@@ -124,7 +128,8 @@ public record AgentConfig(
                 defaultPauseBinary(),
                 1,
                 new Streaming("127.0.0.1", 0, 60),
-                10);
+                10,
+                true);
     }
 
     /** {@code BERTH_HOME/agent/target/pause/berth-pause} in a source build, else the packaged one. */

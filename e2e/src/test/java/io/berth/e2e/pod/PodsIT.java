@@ -335,6 +335,18 @@ class PodsIT {
         cri.runtime().stopContainer(StopContainerRequest.newBuilder().setContainerId(id).setTimeout(0).build());
     }
 
+    @Test
+    void theAgentKeepsCgroupMigrationsInFavordynmodsMode() throws Exception {
+        // cgroup v1 here: a controller-less named hierarchy of the agent's, mounted with favordynmods.
+        String mountPoint = agent.dir().resolve("run/cgroup-dynmods").toString();
+        var mounts = Files.readAllLines(Path.of("/proc/self/mountinfo")).stream()
+                .filter(l -> l.split(" ")[4].equals(mountPoint)).toList();
+        assertEquals(1, mounts.size(), "one mount at " + mountPoint + ": " + mounts);
+        String superOptions = mounts.getFirst().substring(mounts.getFirst().indexOf(" - ") + 3);
+        assertTrue(superOptions.startsWith("cgroup ") && superOptions.contains("favordynmods")
+                && superOptions.contains("name=berth"), superOptions);
+    }
+
     /** Field {@code n} (1-based, as proc(5) numbers them) of /proc/PID/stat. */
     static long statField(long pid, int n) throws java.io.IOException {
         String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
