@@ -105,6 +105,7 @@ public final class ConfigLoader {
             throw new ConfigException("cannot read config file " + file + ": " + e, e);
         }
         cli.overrides().forEach((key, value) -> set(tree, key, value));
+        defaultRegistryEntries(tree);
         if (!cli.overrides().isEmpty()) {
             source = source.equals("defaults") ? "flags" : source + " or flags";
         }
@@ -263,6 +264,27 @@ public final class ConfigLoader {
                 into.set(entry.getKey(), entry.getValue());
             }
         });
+    }
+
+    /**
+     * Each {@code [images.registries."HOST"]} table starts from a default entry, so a key it leaves
+     * out (a table with only {@code ca_file}) takes its default instead of being null; the defaults
+     * tree itself has no hosts to carry them.
+     */
+    private static void defaultRegistryEntries(ObjectNode tree) {
+        if (!(tree.path("images").path("registries") instanceof ObjectNode registries)) {
+            return;
+        }
+        var hosts = new ArrayList<String>();
+        registries.fieldNames().forEachRemaining(hosts::add);
+        for (String host : hosts) {
+            JsonNode given = registries.get(host);
+            if (given.isObject()) {
+                ObjectNode withDefaults = TOML.valueToTree(new AgentConfig.Registry(List.of(), false, ""));
+                merge(withDefaults, given, "");
+                registries.set(host, withDefaults);
+            }
+        }
     }
 
     private static void set(ObjectNode tree, String dottedKey, String value) {

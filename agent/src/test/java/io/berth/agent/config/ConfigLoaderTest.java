@@ -49,6 +49,20 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void aRegistryTableTakesDefaultsForTheKeysItLeavesOut() throws Exception {
+        Path f = file("""
+                [images.registries."registry.example:5000"]
+                ca_file = "/etc/ssl/example-ca.pem"
+                [images.registries."other.example"]
+                mirrors = ["http://127.0.0.1:5001"]
+                """);
+        var regs = load("--config", f.toString()).images().registries();
+        assertEquals(new AgentConfig.Registry(List.of(), false, "/etc/ssl/example-ca.pem"),
+                regs.get("registry.example:5000"));
+        assertEquals(new AgentConfig.Registry(List.of("http://127.0.0.1:5001"), false, ""), regs.get("other.example"));
+    }
+
+    @Test
     void everyDocumentedFlagOverridesItsKey() {
         var c = load("--config", "/dev/null", "--socket", "/s.sock", "--state-dir", "/st", "--run-dir", "/r",
                 "--cgroup-driver", "systemd", "--http-port", "0");

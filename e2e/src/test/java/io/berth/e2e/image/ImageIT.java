@@ -245,7 +245,7 @@ class ImageIT {
 
     @Test
     void bearerTokenAuthWithTokenCache() throws Exception {
-        try (var tokens = TokenServer.start("bob", "hunter2");
+        try (var tokens = TokenServer.start(dir.resolve("tokens"), "bob", "hunter2");
                 var secured = TestRegistry.startWithTokenAuth(dir.resolve("reg-token"), tokens)) {
             String ref = secured.push(TestImages.image().layer(TestImages.fileLayer("x", "token"))
                     .build(dir.resolve("layouts/token")).layout(), "tok/img:1");

@@ -19,6 +19,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
+import java.security.cert.CertificateException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -266,7 +267,12 @@ public final class RegistryClient {
                 try {
                     return call.call(ep);
                 } catch (SSLException e) {
-                    if (ep.httpFallback()) {
+                    CertificateException untrusted = certificateProblem(e);
+                    // Only a server that answered in plain HTTP is retried without TLS (containerd's
+                    // HTTPFallback does the same: a TLS record header error, never a certificate
+                    // error). A registry that speaks TLS with a certificate we do not trust must fail
+                    // here, saying so, not be talked to in clear text.
+                    if (ep.httpFallback() && untrusted == null) {
                         LOG.info("registry does not speak TLS; using plain HTTP (loopback registry)",
                                 "registry", ep.host());
                         plainHttp.add(ep.host());
@@ -274,8 +280,9 @@ public final class RegistryClient {
                         i--;
                         continue;
                     }
-                    last = new BerthException(Kind.UNAVAILABLE, what + " of " + ref + ": TLS with " + ep
-                            + " failed: " + e.getMessage(), e);
+                    last = untrusted != null ? untrustedCertificate(what, ep, untrusted, e)
+                            : new BerthException(Kind.UNAVAILABLE, what + " of " + ref + ": TLS with " + ep
+                                    + " failed: " + e.getMessage(), e);
                     dead.add(ep);
                 } catch (ConnectException | HttpTimeoutException e) {
                     last = new BerthException(Kind.UNAVAILABLE, what + " of " + ref + ": cannot reach " + ep
@@ -302,6 +309,14 @@ public final class RegistryClient {
                         + ": no configured endpoint may resolve tags (hosts.toml capabilities)");
             }
             throw last;
+        }
+
+        private BerthException untrustedCertificate(String what, Endpoint ep, CertificateException cause,
+                SSLException e) {
+            return new BerthException(Kind.UNAVAILABLE, what + " of " + ref + ": TLS with " + ep
+                    + " failed: the certificate of " + ep.host() + " is not trusted (" + cause.getMessage()
+                    + "); give its CA as images.registries.\"" + ep.host() + "\".ca_file or in "
+                    + "images.registry_config_dir/" + ep.host() + "/ (ca.crt, or hosts.toml ca / skip_verify)", e);
         }
 
         /** One request, with redirects followed by hand and a single authorisation retry on 401. */
@@ -453,7 +468,10 @@ public final class RegistryClient {
                 throw new BerthException(Kind.UNAVAILABLE, "pull " + ref + ": cannot reach token server " + realm
                         + ": " + e.getMessage(), e);
             }
-            if (r.statusCode() == 401 || r.statusCode() == 403) {
+            // An OAuth2 token endpoint refuses a bad refresh token or password with 400 and the
+            // error "invalid_grant" (RFC 6749 section 5.2), where the GET endpoint says 401.
+            if (r.statusCode() == 401 || r.statusCode() == 403
+                    || r.statusCode() == 400 && "invalid_grant".equals(oauthError(r.body()))) {
                 throw new BerthException(Kind.UNAUTHENTICATED, "pull " + ref + ": token server " + realm
                         + " rejected the credentials (" + c.describe() + "): " + r.statusCode() + " "
                         + shorten(r.body()));
@@ -511,6 +529,20 @@ public final class RegistryClient {
         }
     }
 
+    /**
+     * The certificate check that failed a TLS handshake (no trusted path, a name or IP address the
+     * certificate does not cover, expiry), or null when the handshake failed otherwise, e.g. because
+     * the server answered in plain HTTP ("Unsupported or unrecognized SSL message").
+     */
+    static CertificateException certificateProblem(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof CertificateException c) {
+                return c;
+            }
+        }
+        return null;
+    }
+
     static boolean sameRegistry(String server, String host) {
         String s = DockerConfig.hostOf(server);
         return s.equals(host) || hubAlias(s) && hubAlias(host);
@@ -550,6 +582,15 @@ public final class RegistryClient {
             // plain text
         }
         return shorten(s);
+    }
+
+    /** The {@code error} of an RFC 6749 section 5.2 error response, or "". */
+    private static String oauthError(String body) {
+        try {
+            return JSON.readTree(body).path("error").asText("");
+        } catch (IOException | RuntimeException notJson) {
+            return "";
+        }
     }
 
     private static String shorten(String s) {
