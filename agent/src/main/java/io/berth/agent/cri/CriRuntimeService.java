@@ -1,6 +1,7 @@
 package io.berth.agent.cri;
 
 import io.berth.agent.container.ContainerManager;
+import io.berth.agent.cri.container.CheckpointContainer;
 import io.berth.agent.cri.container.ContainerStatus;
 import io.berth.agent.cri.container.CreateContainer;
 import io.berth.agent.cri.container.ExecSync;
@@ -9,6 +10,7 @@ import io.berth.agent.cri.container.RemoveContainer;
 import io.berth.agent.cri.container.ReopenContainerLog;
 import io.berth.agent.cri.container.StartContainer;
 import io.berth.agent.cri.container.StopContainer;
+import io.berth.agent.cri.container.StreamContainers;
 import io.berth.agent.cri.container.UpdateContainerResources;
 import io.berth.agent.cri.runtime.RuntimeConfig;
 import io.berth.agent.cri.runtime.Status;
@@ -19,6 +21,8 @@ import io.berth.agent.cri.sandbox.PodSandboxStatus;
 import io.berth.agent.cri.sandbox.RemovePodSandbox;
 import io.berth.agent.cri.sandbox.RunPodSandbox;
 import io.berth.agent.cri.sandbox.StopPodSandbox;
+import io.berth.agent.cri.sandbox.StreamPodSandboxes;
+import io.berth.agent.cri.sandbox.UpdatePodSandboxResources;
 import io.berth.agent.cri.streaming.Attach;
 import io.berth.agent.cri.streaming.Exec;
 import io.berth.agent.cri.streaming.PortForward;
@@ -29,8 +33,8 @@ import io.berth.cri.v1.*;
 import io.grpc.stub.StreamObserver;
 
 /**
- * The CRI RuntimeService: each RPC goes to its own handler class. RPCs not built yet fall through
- * to grpc-java's default, UNIMPLEMENTED naming the method; never a fake success.
+ * The CRI RuntimeService: each RPC goes to its own handler class. An RPC berth cannot carry out
+ * (CheckpointContainer) answers UNIMPLEMENTED with the reason; never a fake success.
  */
 public final class CriRuntimeService extends RuntimeServiceGrpc.RuntimeServiceImplBase {
     private final Version version;
@@ -42,11 +46,15 @@ public final class CriRuntimeService extends RuntimeServiceGrpc.RuntimeServiceIm
     private final RemovePodSandbox removePodSandbox;
     private final PodSandboxStatus podSandboxStatus;
     private final ListPodSandbox listPodSandbox;
+    private final StreamPodSandboxes streamPodSandboxes;
+    private final UpdatePodSandboxResources updatePodSandboxResources;
     private final CreateContainer createContainer;
     private final StartContainer startContainer;
     private final StopContainer stopContainer;
     private final RemoveContainer removeContainer;
     private final ListContainers listContainers;
+    private final StreamContainers streamContainers;
+    private final CheckpointContainer checkpointContainer;
     private final ContainerStatus containerStatus;
     private final UpdateContainerResources updateContainerResources;
     private final ReopenContainerLog reopenContainerLog;
@@ -68,11 +76,15 @@ public final class CriRuntimeService extends RuntimeServiceGrpc.RuntimeServiceIm
         this.removePodSandbox = new RemovePodSandbox(pods);
         this.podSandboxStatus = new PodSandboxStatus(pods);
         this.listPodSandbox = new ListPodSandbox(pods);
+        this.streamPodSandboxes = new StreamPodSandboxes(listPodSandbox);
+        this.updatePodSandboxResources = new UpdatePodSandboxResources(pods);
         this.createContainer = new CreateContainer(containers);
         this.startContainer = new StartContainer(containers);
         this.stopContainer = new StopContainer(containers);
         this.removeContainer = new RemoveContainer(containers);
         this.listContainers = new ListContainers(containers);
+        this.streamContainers = new StreamContainers(listContainers);
+        this.checkpointContainer = new CheckpointContainer();
         this.containerStatus = new ContainerStatus(containers);
         this.updateContainerResources = new UpdateContainerResources(containers);
         this.reopenContainerLog = new ReopenContainerLog(containers);
@@ -130,6 +142,18 @@ public final class CriRuntimeService extends RuntimeServiceGrpc.RuntimeServiceIm
     }
 
     @Override
+    public void streamPodSandboxes(StreamPodSandboxesRequest request,
+            StreamObserver<StreamPodSandboxesResponse> response) {
+        streamPodSandboxes.handle(request, response);
+    }
+
+    @Override
+    public void updatePodSandboxResources(UpdatePodSandboxResourcesRequest request,
+            StreamObserver<UpdatePodSandboxResourcesResponse> response) {
+        Unary.call(updatePodSandboxResources, request, response);
+    }
+
+    @Override
     public void createContainer(CreateContainerRequest request, StreamObserver<CreateContainerResponse> response) {
         Unary.call(createContainer, request, response);
     }
@@ -152,6 +176,17 @@ public final class CriRuntimeService extends RuntimeServiceGrpc.RuntimeServiceIm
     @Override
     public void listContainers(ListContainersRequest request, StreamObserver<ListContainersResponse> response) {
         Unary.call(listContainers, request, response);
+    }
+
+    @Override
+    public void streamContainers(StreamContainersRequest request, StreamObserver<StreamContainersResponse> response) {
+        streamContainers.handle(request, response);
+    }
+
+    @Override
+    public void checkpointContainer(CheckpointContainerRequest request,
+            StreamObserver<CheckpointContainerResponse> response) {
+        Unary.call(checkpointContainer, request, response);
     }
 
     @Override
@@ -203,6 +238,12 @@ public final class CriRuntimeService extends RuntimeServiceGrpc.RuntimeServiceIm
     }
 
     @Override
+    public void streamContainerStats(StreamContainerStatsRequest request,
+            StreamObserver<StreamContainerStatsResponse> response) {
+        observability.streamContainerStats().handle(request, response);
+    }
+
+    @Override
     public void podSandboxStats(PodSandboxStatsRequest request, StreamObserver<PodSandboxStatsResponse> response) {
         Unary.call(observability.podSandboxStats(), request, response);
     }
@@ -211,6 +252,12 @@ public final class CriRuntimeService extends RuntimeServiceGrpc.RuntimeServiceIm
     public void listPodSandboxStats(ListPodSandboxStatsRequest request,
             StreamObserver<ListPodSandboxStatsResponse> response) {
         Unary.call(observability.listPodSandboxStats(), request, response);
+    }
+
+    @Override
+    public void streamPodSandboxStats(StreamPodSandboxStatsRequest request,
+            StreamObserver<StreamPodSandboxStatsResponse> response) {
+        observability.streamPodSandboxStats().handle(request, response);
     }
 
     @Override
@@ -223,6 +270,12 @@ public final class CriRuntimeService extends RuntimeServiceGrpc.RuntimeServiceIm
     public void listPodSandboxMetrics(ListPodSandboxMetricsRequest request,
             StreamObserver<ListPodSandboxMetricsResponse> response) {
         Unary.call(observability.listPodSandboxMetrics(), request, response);
+    }
+
+    @Override
+    public void streamPodSandboxMetrics(StreamPodSandboxMetricsRequest request,
+            StreamObserver<StreamPodSandboxMetricsResponse> response) {
+        observability.streamPodSandboxMetrics().handle(request, response);
     }
 
     @Override

@@ -8,6 +8,9 @@ import io.berth.agent.cri.stats.ListMetricDescriptors;
 import io.berth.agent.cri.stats.ListPodSandboxMetrics;
 import io.berth.agent.cri.stats.ListPodSandboxStats;
 import io.berth.agent.cri.stats.PodSandboxStats;
+import io.berth.agent.cri.stats.StreamContainerStats;
+import io.berth.agent.cri.stats.StreamPodSandboxMetrics;
+import io.berth.agent.cri.stats.StreamPodSandboxStats;
 import io.berth.agent.events.ContainerEvents;
 import io.berth.agent.pod.PodManager;
 import io.berth.agent.stats.StatsService;
@@ -20,17 +23,26 @@ public record Observability(
         ListPodSandboxStats listPodSandboxStats,
         ListMetricDescriptors listMetricDescriptors,
         ListPodSandboxMetrics listPodSandboxMetrics,
+        StreamContainerStats streamContainerStats,
+        StreamPodSandboxStats streamPodSandboxStats,
+        StreamPodSandboxMetrics streamPodSandboxMetrics,
         GetContainerEvents getContainerEvents) {
 
     public static Observability of(PodManager pods, ContainerManager containers, StatsService stats,
             ContainerEvents events) {
+        var listContainerStats = new ListContainerStats(containers, pods, stats);
+        var listPodSandboxStats = new ListPodSandboxStats(containers, pods, stats);
+        var listPodSandboxMetrics = new ListPodSandboxMetrics(containers, pods, stats);
         return new Observability(
                 new ContainerStats(containers, pods, stats),
-                new ListContainerStats(containers, pods, stats),
+                listContainerStats,
                 new PodSandboxStats(containers, pods, stats),
-                new ListPodSandboxStats(containers, pods, stats),
+                listPodSandboxStats,
                 new ListMetricDescriptors(),
-                new ListPodSandboxMetrics(containers, pods, stats),
+                listPodSandboxMetrics,
+                new StreamContainerStats(listContainerStats),
+                new StreamPodSandboxStats(listPodSandboxStats),
+                new StreamPodSandboxMetrics(listPodSandboxMetrics),
                 new GetContainerEvents(events, pods, containers, ContainerEvents.DEFAULT_CAPACITY));
     }
 }

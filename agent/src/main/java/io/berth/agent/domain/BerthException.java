@@ -18,6 +18,7 @@ public class BerthException extends RuntimeException {
         RESOURCE_EXHAUSTED,
         DEADLINE_EXCEEDED,
         UNAVAILABLE,
+        UNIMPLEMENTED,
         INTERNAL
     }
 

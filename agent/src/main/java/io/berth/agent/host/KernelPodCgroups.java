@@ -1,7 +1,10 @@
 package io.berth.agent.host;
 
 import io.berth.agent.domain.RuntimeInfo.CgroupDriver;
+import io.berth.agent.domain.BerthException;
 import io.berth.agent.pod.PodCgroups;
+import io.berth.agent.pod.PodLimits;
+import io.berth.kernel.cgroup.Cgroup;
 import io.berth.kernel.cgroup.Cgroups;
 import io.berth.kernel.cgroup.Resources;
 import java.io.IOException;
@@ -24,7 +27,7 @@ public final class KernelPodCgroups implements PodCgroups {
         try {
             Cgroups.validate(parent);
         } catch (IllegalArgumentException e) {
-            throw io.berth.agent.domain.BerthException.invalid("cgroup_parent '" + cgroupParent + "': " + e.getMessage());
+            throw BerthException.invalid("cgroup_parent '" + cgroupParent + "': " + e.getMessage());
         }
         if (cgroups.open(parent).exists()) {
             return false; // kubelet made it (cgroupsPerQOS), or another pod attempt did: not ours to remove
@@ -34,6 +37,30 @@ public final class KernelPodCgroups implements PodCgroups {
             return true;
         } catch (IOException e) {
             throw new UncheckedIOException("create pod cgroup " + parent + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void update(String cgroupParent, PodLimits limits) {
+        String parent = CgroupPaths.parent(cgroupParent, driver);
+        Cgroup cgroup = cgroups.open(parent);
+        if (!cgroup.exists()) {
+            throw new BerthException(BerthException.Kind.FAILED_PRECONDITION, "pod cgroup " + parent + " does not exist");
+        }
+        if (!limits.unified().isEmpty() && !cgroups.isV2()) {
+            throw BerthException.invalid("pod cgroup " + parent + ": unified (cgroup v2) resources "
+                    + limits.unified().keySet() + " cannot be applied on this node's cgroup v1");
+        }
+        try {
+            cgroup.apply(new Resources(limits.cpuShares(), limits.cpuQuota(), limits.cpuPeriod(), limits.cpusetCpus(),
+                    limits.cpusetMems(), limits.memoryLimitBytes(), 0, limits.hugepageLimits(), limits.unified()));
+        } catch (IOException e) {
+            // The message names the file and value; the kernel's errno says whose fault it is.
+            String m = e.getMessage();
+            BerthException.Kind kind = m.endsWith("Invalid argument") ? BerthException.Kind.INVALID_ARGUMENT
+                    : m.endsWith("Device or resource busy") ? BerthException.Kind.FAILED_PRECONDITION // memory below usage
+                    : BerthException.Kind.INTERNAL;
+            throw new BerthException(kind, "update pod cgroup " + parent + ": " + m, e);
         }
     }
 

@@ -7,4 +7,10 @@ public interface PodCgroups {
 
     /** Removes the cgroup (it must be empty of processes by then). Idempotent. */
     void remove(String parent);
+
+    /**
+     * Writes the limits that are set into the existing cgroup. A missing cgroup is
+     * FAILED_PRECONDITION; a value the kernel refuses is INVALID_ARGUMENT, naming the file.
+     */
+    void update(String parent, PodLimits limits);
 }

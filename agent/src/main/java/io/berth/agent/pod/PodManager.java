@@ -205,6 +205,27 @@ public final class PodManager {
         locks.forget(id);
     }
 
+    /**
+     * Resizes the pod's cgroup to {@code sum} (its containers' resources) plus {@code overhead}, as
+     * CRI UpdatePodSandboxResources asks (in-place pod resize, KEP-1287). Kubelet calls it after it
+     * resized the pod cgroup itself, and treats a failure as best effort; for a cgroup kubelet did
+     * not make (no cgroupsPerQOS) this is what sizes it.
+     */
+    public void updateResources(String idOrPrefix, PodLimits sum, PodLimits overhead) {
+        String id = get(idOrPrefix).id();
+        sum.validate(id, "resources");
+        overhead.validate(id, "overhead");
+        try (var held = locks.lock(id)) {
+            Sandbox s = get(id);
+            if (s.cgroupParent().isEmpty()) {
+                throw new BerthException(BerthException.Kind.FAILED_PRECONDITION,
+                        "pod sandbox " + id + " has no cgroup_parent, so no pod cgroup to update");
+            }
+            cgroups.update(s.cgroupParent(), sum.plus(overhead));
+            LOG.info("pod cgroup resources updated", "id", id, "cgroup", s.cgroupParent());
+        }
+    }
+
     public Optional<Sandbox> find(String idOrPrefix) {
         return sandboxes.find(idOrPrefix);
     }

@@ -126,6 +126,10 @@ class ContainerManagerTest {
             @Override
             public void remove(String parent) {
             }
+
+            @Override
+            public void update(String parent, io.berth.agent.pod.PodLimits limits) {
+            }
         }, new PodNetwork() {
             @Override
             public List<String> setUp(Sandbox s, Path netns) {

@@ -54,6 +54,12 @@ class PodManagerTest {
         public void remove(String parent) {
             calls.add("rmcgroup " + parent);
         }
+
+        @Override
+        public void update(String parent, PodLimits limits) {
+            calls.add("update " + parent + " shares=" + limits.cpuShares() + " quota=" + limits.cpuQuota() + "/"
+                    + limits.cpuPeriod() + " memory=" + limits.memoryLimitBytes());
+        }
     };
 
     final PodNetwork network = new PodNetwork() {
@@ -258,5 +264,37 @@ class PodManagerTest {
         var e = assertThrows(BerthException.class, () -> pods.run(r));
         assertEquals(BerthException.Kind.INVALID_ARGUMENT, e.kind());
         assertTrue(calls.isEmpty());
+    }
+
+    @Test
+    void updateResourcesWritesTheSumPlusOverheadToThePodCgroup() {
+        Sandbox s = pods.run(request("web", 0));
+        calls.clear();
+        var sum = new PodLimits(512, 50_000, 100_000, "", "", 256L << 20, Map.of(), Map.of());
+        var overhead = new PodLimits(102, 10_000, 100_000, "", "", 64L << 20, Map.of(), Map.of());
+        pods.updateResources(s.id().substring(0, 8), sum, overhead);
+        assertEquals(List.of("update /kubepods/pod-web shares=614 quota=60000/100000 memory=" + (320L << 20)), calls);
+    }
+
+    @Test
+    void updateResourcesOfAnUnknownPodIsNotFoundAndBadValuesAreInvalid() {
+        var none = assertThrows(BerthException.class, () -> pods.updateResources("nope", PodLimits.NONE, PodLimits.NONE));
+        assertEquals(BerthException.Kind.NOT_FOUND, none.kind());
+        Sandbox s = pods.run(request("web", 0));
+        calls.clear();
+        var bad = new PodLimits(0, 0, 10, "", "", 0, Map.of(), Map.of());
+        var e = assertThrows(BerthException.class, () -> pods.updateResources(s.id(), PodLimits.NONE, bad));
+        assertEquals(BerthException.Kind.INVALID_ARGUMENT, e.kind());
+        assertTrue(e.getMessage().contains(s.id()) && e.getMessage().contains("overhead: cpu_period 10"), e.getMessage());
+        assertTrue(calls.isEmpty(), "nothing written: " + calls);
+    }
+
+    @Test
+    void updateResourcesOfAPodWithoutCgroupParentIsAFailedPrecondition() {
+        var r = request("bare", 0);
+        Sandbox s = pods.run(new SandboxRequest(r.meta(), "", r.logDirectory(), r.dns(), r.ports(), r.labels(),
+                r.annotations(), "", r.namespaces(), false, ""));
+        var e = assertThrows(BerthException.class, () -> pods.updateResources(s.id(), PodLimits.NONE, PodLimits.NONE));
+        assertEquals(BerthException.Kind.FAILED_PRECONDITION, e.kind());
     }
 }

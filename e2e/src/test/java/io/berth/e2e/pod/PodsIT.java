@@ -80,23 +80,7 @@ class PodsIT {
         try {
             Testbed.stop(registry, agent, cri, TAG);
         } finally {
-            removeCgroupParent();
-        }
-    }
-
-    /** The test's cgroup parent in every hierarchy (kubelet would own it; here the test does), empty by now. */
-    static void removeCgroupParent() throws java.io.IOException {
-        try (var hierarchies = Files.list(Path.of("/sys/fs/cgroup"))) {
-            for (Path h : hierarchies.toList()) {
-                Path parent = h.resolve(CGROUP_PARENT.substring(1));
-                if (Files.isDirectory(parent)) {
-                    try (var tree = Files.walk(parent)) {
-                        for (Path p : tree.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                            if (Files.isDirectory(p)) Files.delete(p); // rmdir: cgroupfs has no files to delete
-                        }
-                    }
-                }
-            }
+            Testbed.removeCgroupParent(CGROUP_PARENT);
         }
     }
 

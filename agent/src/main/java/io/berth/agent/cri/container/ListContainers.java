@@ -6,6 +6,7 @@ import io.berth.agent.cri.Handler;
 import io.berth.cri.v1.ContainerFilter;
 import io.berth.cri.v1.ListContainersRequest;
 import io.berth.cri.v1.ListContainersResponse;
+import java.util.List;
 
 /** CRI ListContainers with its filter: id (or prefix), state, sandbox (or prefix), labels. */
 public final class ListContainers implements Handler<ListContainersRequest, ListContainersResponse> {
@@ -17,13 +18,12 @@ public final class ListContainers implements Handler<ListContainersRequest, List
 
     @Override
     public ListContainersResponse handle(ListContainersRequest request) {
-        var response = ListContainersResponse.newBuilder();
-        for (Container c : containers.list()) {
-            if (matches(request.getFilter(), c)) {
-                response.addContainers(ContainerMapping.toListItem(c));
-            }
-        }
-        return response.build();
+        return ListContainersResponse.newBuilder().addAllContainers(items(request.getFilter())).build();
+    }
+
+    /** The containers that match; StreamContainers sends the same. */
+    public List<io.berth.cri.v1.Container> items(ContainerFilter filter) {
+        return containers.list().stream().filter(c -> matches(filter, c)).map(ContainerMapping::toListItem).toList();
     }
 
     static boolean matches(ContainerFilter f, Container c) {

@@ -5,7 +5,9 @@ import io.berth.agent.pod.PodManager;
 import io.berth.agent.pod.Sandbox;
 import io.berth.cri.v1.ListPodSandboxRequest;
 import io.berth.cri.v1.ListPodSandboxResponse;
+import io.berth.cri.v1.PodSandbox;
 import io.berth.cri.v1.PodSandboxFilter;
+import java.util.List;
 
 /** CRI ListPodSandbox with its filter: id (or unique prefix), state, labels (all must match). */
 public final class ListPodSandbox implements Handler<ListPodSandboxRequest, ListPodSandboxResponse> {
@@ -17,14 +19,12 @@ public final class ListPodSandbox implements Handler<ListPodSandboxRequest, List
 
     @Override
     public ListPodSandboxResponse handle(ListPodSandboxRequest request) {
-        var response = ListPodSandboxResponse.newBuilder();
-        PodSandboxFilter filter = request.getFilter();
-        for (Sandbox s : pods.list()) {
-            if (matches(filter, s)) {
-                response.addItems(SandboxMapping.toListItem(s));
-            }
-        }
-        return response.build();
+        return ListPodSandboxResponse.newBuilder().addAllItems(items(request.getFilter())).build();
+    }
+
+    /** The pods that match, oldest first; StreamPodSandboxes sends the same. */
+    public List<PodSandbox> items(PodSandboxFilter filter) {
+        return pods.list().stream().filter(s -> matches(filter, s)).map(SandboxMapping::toListItem).toList();
     }
 
     static boolean matches(PodSandboxFilter f, Sandbox s) {

@@ -8,6 +8,7 @@ import io.berth.agent.stats.StatsService;
 import io.berth.cri.v1.ContainerStatsFilter;
 import io.berth.cri.v1.ListContainerStatsRequest;
 import io.berth.cri.v1.ListContainerStatsResponse;
+import java.util.List;
 
 /**
  * CRI ListContainerStats: "stats of all running containers" matching the filter (id, sandbox id,
@@ -27,14 +28,16 @@ public final class ListContainerStats implements Handler<ListContainerStatsReque
 
     @Override
     public ListContainerStatsResponse handle(ListContainerStatsRequest request) {
-        var response = ListContainerStatsResponse.newBuilder();
-        for (Container c : containers.records()) {
-            if ((c.state() == Container.State.RUNNING || c.state() == Container.State.CREATED)
-                    && matches(request.getFilter(), c)) {
-                response.addStats(ContainerStats.of(c, pods, stats));
-            }
-        }
-        return response.build();
+        return ListContainerStatsResponse.newBuilder().addAllStats(items(request.getFilter())).build();
+    }
+
+    /** The stats of the live containers that match; StreamContainerStats sends the same. */
+    public List<io.berth.cri.v1.ContainerStats> items(ContainerStatsFilter filter) {
+        return containers.records().stream()
+                .filter(c -> (c.state() == Container.State.RUNNING || c.state() == Container.State.CREATED)
+                        && matches(filter, c))
+                .map(c -> ContainerStats.of(c, pods, stats))
+                .toList();
     }
 
     static boolean matches(ContainerStatsFilter f, Container c) {

@@ -8,6 +8,7 @@ import io.berth.agent.pod.Sandbox;
 import io.berth.agent.stats.StatsService;
 import io.berth.cri.v1.ListPodSandboxMetricsRequest;
 import io.berth.cri.v1.ListPodSandboxMetricsResponse;
+import io.berth.cri.v1.PodSandboxMetrics;
 import java.util.List;
 
 /** CRI ListPodSandboxMetrics: every READY pod's series, from the shims' latest samples. */
@@ -24,12 +25,15 @@ public final class ListPodSandboxMetrics implements Handler<ListPodSandboxMetric
 
     @Override
     public ListPodSandboxMetricsResponse handle(ListPodSandboxMetricsRequest request) {
+        return ListPodSandboxMetricsResponse.newBuilder().addAllPodMetrics(items()).build();
+    }
+
+    /** Every READY pod's metrics; StreamPodSandboxMetrics sends the same. */
+    public List<PodSandboxMetrics> items() {
         List<Container> all = containers.records();
-        var response = ListPodSandboxMetricsResponse.newBuilder();
-        for (Sandbox s : pods.list()) {
-            if (s.state() != Sandbox.State.READY) continue;
-            response.addPodMetrics(PodMetrics.of(s, all.stream().filter(c -> c.sandboxId().equals(s.id())).toList(), stats));
-        }
-        return response.build();
+        return pods.list().stream()
+                .filter(s -> s.state() == Sandbox.State.READY)
+                .map(s -> PodMetrics.of(s, all.stream().filter(c -> c.sandboxId().equals(s.id())).toList(), stats))
+                .toList();
     }
 }

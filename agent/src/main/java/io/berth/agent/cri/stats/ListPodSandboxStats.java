@@ -25,14 +25,16 @@ public final class ListPodSandboxStats implements Handler<ListPodSandboxStatsReq
 
     @Override
     public ListPodSandboxStatsResponse handle(ListPodSandboxStatsRequest request) {
+        return ListPodSandboxStatsResponse.newBuilder().addAllStats(items(request.getFilter())).build();
+    }
+
+    /** The stats of the pods that match; StreamPodSandboxStats sends the same. */
+    public List<io.berth.cri.v1.PodSandboxStats> items(PodSandboxStatsFilter filter) {
         List<Container> all = containers.records();
-        var response = ListPodSandboxStatsResponse.newBuilder();
-        for (Sandbox s : pods.list()) {
-            if (matches(request.getFilter(), s)) {
-                response.addStats(PodSandboxStats.of(s, all, pods, stats));
-            }
-        }
-        return response.build();
+        return pods.list().stream()
+                .filter(s -> matches(filter, s))
+                .map(s -> PodSandboxStats.of(s, all, pods, stats))
+                .toList();
     }
 
     static boolean matches(PodSandboxStatsFilter f, Sandbox s) {
