@@ -100,11 +100,11 @@ class AgentIT {
     }
 
     @Test
-    void anRpcNotBuiltYetIsUnimplementedAndNamed() {
+    void checkpointingIsUnimplementedAndSaysWhy() {
         var e = assertThrows(StatusRuntimeException.class, () -> cri.runtime()
                 .checkpointContainer(CheckpointContainerRequest.newBuilder().setContainerId("x").build()));
         assertEquals(Status.Code.UNIMPLEMENTED, e.getStatus().getCode());
-        assertTrue(e.getStatus().getDescription().contains("CheckpointContainer"), e.getStatus().getDescription());
+        assertTrue(e.getStatus().getDescription().contains("CRIU"), e.getStatus().getDescription());
     }
 
     @Test
