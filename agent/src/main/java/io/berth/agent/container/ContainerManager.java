@@ -252,6 +252,15 @@ public final class ContainerManager implements PodContainers {
         return refresh(c.id());
     }
 
+    /**
+     * The record as last known, without asking its shim (see {@link #records}): for checks on a
+     * path that reaches the shim right after anyway, which then answers for the container's state.
+     */
+    public Container record(String idOrPrefix) {
+        return containers.find(idOrPrefix)
+                .orElseThrow(() -> BerthException.notFound("container " + idOrPrefix + " not found"));
+    }
+
     public Optional<Container> find(String idOrPrefix) {
         return containers.find(idOrPrefix).map(c -> refresh(c.id()));
     }

@@ -49,8 +49,9 @@ public final class ShimStreamTargets implements StreamTargets {
         }
     }
 
+    /** The exec or attach then goes to the shim, which refuses it if the container has exited meanwhile. */
     private Container running(String id, String what) {
-        Container c = containers.get(id);
+        Container c = containers.record(id);
         if (c.state() != Container.State.RUNNING) {
             throw new BerthException(BerthException.Kind.FAILED_PRECONDITION, "cannot " + what + " container " + c.id()
                     + ": it is " + c.state() + ", not RUNNING");
