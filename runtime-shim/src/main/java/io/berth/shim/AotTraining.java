@@ -129,10 +129,12 @@ public final class AotTraining {
         c.reopenLog();
         c.state();
         Thread.sleep(300); // a few stats samples pushed to the report socket
-        c.kill(15, false); // the script traps TERM and exits 0, as the bench's containers do
         long deadline = System.nanoTime() + TIMEOUT.toNanos();
-        // As the agent's StopContainer waits: the shim answers when the exit is recorded.
-        while (c.await(Duration.ofSeconds(5)).getStatus() != State.Status.EXITED) {
+        // As the agent's StopContainer does: signal and wait in one exchange, then wait again if need be.
+        // The script traps TERM and exits 0, as the bench's containers do.
+        State s = c.killAndAwait(15, Duration.ofSeconds(5));
+        while (s.getStatus() != State.Status.EXITED) {
+            s = c.await(Duration.ofSeconds(5));
             if (System.nanoTime() > deadline) throw new IOException("training container did not exit on SIGTERM");
         }
         // The JVM writes the cache as it exits (it runs a second JVM to assemble it): wait for that.

@@ -177,7 +177,9 @@ public final class ShimMain {
             }
             case KILL -> {
                 container.kill(req.getKill().getSignal(), req.getKill().getAll());
-                yield ok;
+                yield req.getKill().getWaitMs() > 0
+                        ? ShimResponse.newBuilder().setState(container.awaitExit(req.getKill().getWaitMs())).build()
+                        : ok;
             }
             case EXEC -> ShimResponse.newBuilder().setExec(Exec.run(container, req.getExec())).build();
             case UPDATE_RESOURCES -> {

@@ -200,8 +200,16 @@ public final class ContainerManager implements PodContainers {
             }
             if (c.state() == Container.State.RUNNING) {
                 int signal = Signals.number(c.stopSignal(), SIGTERM);
-                runtime.kill(c.bundleDir(), signal, false);
-                if (timeoutSeconds <= 0 || !awaitExit(c, Duration.ofSeconds(timeoutSeconds))) {
+                boolean exited = false;
+                if (timeoutSeconds > 0) {
+                    // One exchange with the shim; then (a runtime that cannot wait) poll for what is left.
+                    long deadline = System.nanoTime() + Duration.ofSeconds(timeoutSeconds).toNanos();
+                    exited = runtime.killAndAwaitExit(c.bundleDir(), signal, Duration.ofSeconds(timeoutSeconds))
+                            || awaitExit(c, Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+                } else {
+                    runtime.kill(c.bundleDir(), signal, false);
+                }
+                if (!exited) {
                     runtime.kill(c.bundleDir(), SIGKILL, true);
                     awaitExit(c, Duration.ofSeconds(10));
                 }

@@ -29,6 +29,12 @@ public interface ContainerRuntime {
         return false;
     }
 
+    /** {@link #kill} of pid 1, then {@link #awaitExit}: a runtime may do both in one exchange. */
+    default boolean killAndAwaitExit(String bundleDir, int signal, Duration timeout) {
+        kill(bundleDir, signal, false);
+        return awaitExit(bundleDir, timeout);
+    }
+
     ExecResult exec(String bundleDir, List<String> args, Duration timeout);
 
     void updateResources(String bundleDir, ContainerPlan.Resources resources);

@@ -179,6 +179,25 @@ public final class ShimRuntime implements ContainerRuntime {
         }
     }
 
+    @Override
+    public boolean killAndAwaitExit(String bundle, int signal, Duration timeout) {
+        ShimClient client = ShimClient.connect(Path.of(bundle));
+        if (!client.alive()) {
+            return true; // gone: observe() reports how it ended
+        }
+        State s;
+        try {
+            s = client.killAndAwait(signal, timeout);
+        } catch (ShimException e) {
+            if (client.alive()) {
+                throw new BerthException(BerthException.Kind.INTERNAL, "signal " + signal + " to container in "
+                        + bundle + ": " + e.getMessage(), e);
+            }
+            return true;
+        }
+        return s == null ? awaitExit(bundle, timeout) : s.getStatus() == State.Status.EXITED;
+    }
+
     private static Observed exited(ExitRecord e) {
         return new Observed(Observed.Phase.EXITED, e.getPid(), e.getStartedAt(), e.getFinishedAt(), e.getExitCode(),
                 e.getReason(), e.getMessage());

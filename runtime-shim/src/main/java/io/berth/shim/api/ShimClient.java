@@ -87,6 +87,24 @@ public final class ShimClient {
         }
     }
 
+    /**
+     * Signals pid 1, then waits up to {@code timeout} for the exit: one exchange. Returns the state
+     * then (EXITED, or still RUNNING at the timeout); null from a shim of an older berth, which
+     * only signals (the caller then waits with {@link #await}).
+     */
+    public State killAndAwait(int signal, java.time.Duration timeout) throws ShimException {
+        try {
+            ShimResponse r = call(ShimRequest.newBuilder().setKill(KillRequest.newBuilder().setSignal(signal)
+                    .setWaitMs(Math.max(1, timeout.toMillis()))).build());
+            return r.hasState() ? r.getState() : null;
+        } catch (ShimGoneException e) {
+            ExitRecord exit = exitRecord();
+            if (exit == null) throw e;
+            return State.newBuilder().setStatus(State.Status.EXITED).setPid(exit.getPid()).setExitCode(exit.getExitCode())
+                    .build();
+        }
+    }
+
     public ExecResponse exec(ExecRequest request) throws ShimException {
         return call(ShimRequest.newBuilder().setExec(request).build()).getExec();
     }
