@@ -63,19 +63,10 @@ public final class Bench {
      * its pods) is reported on stderr rather than thrown over the suite's own failure.
      */
     static void removeCgroupParent(String parent) throws Exception {
-        try (var hierarchies = Files.list(Path.of("/sys/fs/cgroup"))) {
-            for (Path h : hierarchies.toList()) {
-                Path dir = h.resolve(parent.substring(1));
-                if (Files.isDirectory(dir)) {
-                    try (var tree = Files.walk(dir)) {
-                        for (Path p : tree.sorted(Comparator.reverseOrder()).toList()) {
-                            if (Files.isDirectory(p)) Files.delete(p);
-                        }
-                    } catch (java.io.IOException e) {
-                        System.err.println("bench: could not remove cgroup " + dir + ": " + e);
-                    }
-                }
-            }
+        try {
+            io.berth.e2e.fixtures.CgroupParent.remove(parent);
+        } catch (java.io.IOException e) {
+            System.err.println("bench: could not remove cgroup parent " + parent + ": " + e);
         }
     }
 }

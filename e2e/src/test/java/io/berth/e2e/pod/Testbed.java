@@ -9,9 +9,7 @@ import io.berth.e2e.CriClient;
 import io.berth.e2e.fixtures.TestImages;
 import io.berth.e2e.fixtures.TestRegistry;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 
 /**
  * What the pod tests stand on: a loopback registry serving busybox, an agent on this run's own
@@ -35,19 +33,7 @@ record Testbed(TestRegistry registry, String image, AgentProcess agent, CriClien
 
     /** Removes a test's cgroup parent (kubelet would own it; here the test does) in every hierarchy, empty by now. */
     static void removeCgroupParent(String parent) throws IOException {
-        try (var hierarchies = Files.list(Path.of("/sys/fs/cgroup"))) {
-            for (Path h : hierarchies.toList()) {
-                Path dir = h.resolve(parent.substring(1));
-                if (Files.isDirectory(dir)) {
-                    try (var tree = Files.walk(dir)) {
-                        for (Path p : tree.sorted(Comparator.reverseOrder()).toList()) {
-                            // rmdir: cgroupfs has no files to delete
-                            if (Files.isDirectory(p)) Files.delete(p);
-                        }
-                    }
-                }
-            }
-        }
+        io.berth.e2e.fixtures.CgroupParent.remove(parent);
     }
 
     /** Removes every pod the agent holds, then stops the agent and the registry and removes the run's network. */

@@ -130,18 +130,7 @@ class StatsIT {
     }
 
     static void removeCgroupParent() throws IOException {
-        try (var hierarchies = Files.list(Path.of("/sys/fs/cgroup"))) {
-            for (Path h : hierarchies.toList()) {
-                Path parent = h.resolve(CGROUP_PARENT.substring(1));
-                if (Files.isDirectory(parent)) {
-                    try (var tree = Files.walk(parent)) {
-                        for (Path p : tree.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                            if (Files.isDirectory(p)) Files.delete(p);
-                        }
-                    }
-                }
-            }
-        }
+        io.berth.e2e.fixtures.CgroupParent.remove(CGROUP_PARENT);
     }
 
     static String runPod(String name) {
