@@ -172,10 +172,10 @@ final class Container {
         Log.mark("pipes");
         Thread.ofPlatform().name("spawner-" + spec.getId()).daemon(true).start(spawner);
         // The cgroup is made while the spawner builds the rootfs. On v1 the spawner thread then
-        // moves into it, so the child is born there: the move waits out an RCU grace period in the
-        // kernel (cgroup_threadgroup_rwsem, ~10-20 ms here), which this way overlaps the rootfs
-        // work instead of following the spawn. v2 cannot move one thread of a domain cgroup: there
-        // the held child is moved by pid after the spawn.
+        // moves into it, so the child is born there: a move may wait out an RCU grace period in the
+        // kernel (cgroup_threadgroup_rwsem, ~10-20 ms here unless the agent keeps it in favordynmods
+        // mode), which this way overlaps the rootfs work instead of following the spawn. v2 cannot
+        // move one thread of a domain cgroup: there the held child is moved by pid after the spawn.
         IOException cgroupFailure = null;
         try {
             step("create cgroup " + cgPath, createCgroup);
@@ -228,7 +228,7 @@ final class Container {
         } else {
             // The child is born in the cgroup; its spawner thread (waiting in posix_spawn until
             // Start) goes back to the shim's cgroups, so that the container's cgroup holds only
-            // the container. Another grace-period wait: it overlaps the /proc mount.
+            // the container. Another migration: it overlaps the /proc mount.
             spawnerBack = CompletableFuture.runAsync(() -> returnSpawner(spawnerTid),
                     r -> Thread.ofPlatform().name("cgroup-return").daemon(true).start(r));
         }
