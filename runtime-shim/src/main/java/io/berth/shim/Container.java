@@ -34,7 +34,7 @@ import java.util.concurrent.TimeUnit;
  *                   │                                              ▲
  *                   └──────────── kill / shutdown ─────────────────┘
  * </pre>
- * The exit is written to BUNDLE/exit.pb durably before anything else learns of it.
+ * The exit is written to BUNDLE/exit.pb (atomically, see AtomicFile) before anything else learns of it.
  */
 final class Container {
     /** runc's default device allow-list (libcontainer/specconv AllowedDevices), v1 devices cgroup syntax. */
