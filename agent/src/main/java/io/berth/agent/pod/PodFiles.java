@@ -25,12 +25,13 @@ final class PodFiles {
     static void write(Path podDir, String hostname, Sandbox.Dns dns, List<String> ips, Path hostResolvConf)
             throws IOException {
         Files.createDirectories(podDir);
-        AtomicFiles.write(podDir.resolve(HOSTNAME), (hostname + "\n").getBytes(StandardCharsets.UTF_8), READABLE);
-        AtomicFiles.write(podDir.resolve(HOSTS), hosts(hostname, ips).getBytes(StandardCharsets.UTF_8), READABLE);
+        // In run_dir, gone at a reboot anyway: atomic replaces, no fsync.
+        AtomicFiles.replace(podDir.resolve(HOSTNAME), (hostname + "\n").getBytes(StandardCharsets.UTF_8), READABLE);
+        AtomicFiles.replace(podDir.resolve(HOSTS), hosts(hostname, ips).getBytes(StandardCharsets.UTF_8), READABLE);
         byte[] resolv = dns.servers().isEmpty() && dns.searches().isEmpty() && dns.options().isEmpty()
                 ? (Files.exists(hostResolvConf) ? Files.readAllBytes(hostResolvConf) : new byte[0])
                 : resolvConf(dns).getBytes(StandardCharsets.UTF_8);
-        AtomicFiles.write(podDir.resolve(RESOLV_CONF), resolv, READABLE);
+        AtomicFiles.replace(podDir.resolve(RESOLV_CONF), resolv, READABLE);
     }
 
     /** resolv.conf(5) from the CRI DNSConfig: nameserver lines, one search line, one options line. */

@@ -41,7 +41,15 @@ public final class AtomicFiles {
      * tens of ms (journal commits queue behind other writers), which StopContainer need not pay.
      */
     public static void replace(Path target, byte[] content) throws IOException {
-        write(target, content, PosixFilePermissions.fromString("rw-------"), false);
+        replace(target, content, PosixFilePermissions.fromString("rw-------"));
+    }
+
+    /**
+     * {@link #replace(Path, byte[])} with the given mode: also for files in the run directory,
+     * which does not outlive a reboot (the only event an fsync guards against).
+     */
+    public static void replace(Path target, byte[] content, Set<PosixFilePermission> mode) throws IOException {
+        write(target, content, mode, false);
     }
 
     private static void write(Path target, byte[] content, Set<PosixFilePermission> mode, boolean durable) throws IOException {
