@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.berth.agent.image.unpack.LayerUnpacker;
 import io.berth.agent.image.unpack.LayerUnpacker.UnsafeEntryException;
 import io.berth.kernel.FileSystemCalls;
+import io.berth.kernel.testing.Tar;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -59,8 +60,8 @@ class LayerUnpackerTest {
     @Test
     void anEntryUnderALowerSymlinkGoesWhereTheSymlinkPoints() throws IOException {
         // A merged-/usr base (lib -> usr/lib), then a layer that adds lib/x without a "lib" entry.
-        Path lower = layered(new TarBuilder().dir("usr/", 0755).dir("usr/lib/", 0750).symlink("lib", "usr/lib")
-                .build(), new TarBuilder().file("lib/x", "x").file("lib/sub/y", "y").build());
+        Path lower = layered(new Tar().dir("usr/", 0755).dir("usr/lib/", 0750).symlink("lib", "usr/lib")
+                .bytes(), new Tar().file("lib/x", "x").file("lib/sub/y", "y").bytes());
         assertFalse(Files.exists(layer.resolve("lib"), LinkOption.NOFOLLOW_LINKS),
                 "no lib directory that would hide the lower symlink");
         assertEquals("x", Files.readString(layer.resolve("usr/lib/x")));
@@ -73,8 +74,8 @@ class LayerUnpackerTest {
     @Test
     void aLowerSymlinkNeverLeadsOutOfTheLayer() throws IOException {
         // Absolute and ../ targets resolve inside the layer root, as they would in the container.
-        layered(new TarBuilder().symlink("abs", outside.toString()).symlink("up", "../../../..").build(),
-                new TarBuilder().file("abs/pwned", "a").file("up/etc/pwned", "b").build());
+        layered(new Tar().symlink("abs", outside.toString()).symlink("up", "../../../..").bytes(),
+                new Tar().file("abs/pwned", "a").file("up/etc/pwned", "b").bytes());
         assertEquals(0, Files.list(outside).count(), "nothing written outside");
         assertEquals("a", Files.readString(layer.resolve(outside.toString().substring(1)).resolve("pwned")));
         assertEquals("b", Files.readString(layer.resolve("etc/pwned")));
@@ -85,31 +86,31 @@ class LayerUnpackerTest {
         Path lowerDir = Files.createDirectories(tmp.resolve("lower"));
         Path middle = Files.createDirectories(tmp.resolve("middle"));
         var unpacker = new LayerUnpacker(LayerUnpacker.runningAsRoot());
-        unpacker.unpack(new ByteArrayInputStream(new TarBuilder().dir("real/", 0755).symlink("gone", "real")
-                .symlink("loop", "loop").build()), lowerDir);
+        unpacker.unpack(new ByteArrayInputStream(new Tar().dir("real/", 0755).symlink("gone", "real")
+                .symlink("loop", "loop").bytes()), lowerDir);
         if (LayerUnpacker.runningAsRoot()) {
             // A middle layer deleted "gone" (a whiteout): the symlink below no longer exists.
-            unpacker.unpack(new ByteArrayInputStream(new TarBuilder().file(".wh.gone", "").build()), middle);
-            unpacker.unpack(new ByteArrayInputStream(new TarBuilder().file("gone/f", "f").build()), layer,
+            unpacker.unpack(new ByteArrayInputStream(new Tar().file(".wh.gone", "").bytes()), middle);
+            unpacker.unpack(new ByteArrayInputStream(new Tar().file("gone/f", "f").bytes()), layer,
                     () -> List.of(middle, lowerDir));
             assertTrue(Files.isDirectory(layer.resolve("gone"), LinkOption.NOFOLLOW_LINKS), "a new directory");
             assertFalse(Files.exists(layer.resolve("real/f")));
         }
         var e = assertThrows(LayerUnpacker.UnsafeEntryException.class, () -> unpacker.unpack(
-                new ByteArrayInputStream(new TarBuilder().file("loop/f", "f").build()),
+                new ByteArrayInputStream(new Tar().file("loop/f", "f").bytes()),
                 Files.createDirectories(tmp.resolve("other")), () -> List.of(lowerDir)));
         assertTrue(e.getMessage().contains("'loop/f'") && e.getMessage().contains("ELOOP"), e.getMessage());
     }
 
     @Test
     void filesDirsSymlinksHardlinksModesAndMtimes() throws IOException {
-        var stats = unpack(new TarBuilder()
+        var stats = unpack(new Tar()
                 .dir("bin/", 0755)
                 .file("bin/busybox", 04755, 0, 0, "ELF".getBytes(StandardCharsets.UTF_8))
                 .symlink("bin/sh", "busybox")
                 .hardlink("bin/ls", "bin/busybox")
                 .file("etc/motd", "hi\n")
-                .build());
+                .bytes());
         assertEquals(5, stats.entries());
         assertEquals("ELF", Files.readString(layer.resolve("bin/busybox")));
         assertEquals(04755, (int) Files.getAttribute(layer.resolve("bin/busybox"), "unix:mode") & 07777,
@@ -125,13 +126,13 @@ class LayerUnpackerTest {
     @Test
     void ownersDevicesAndXattrsAsRoot() throws IOException {
         requireRoot();
-        unpack(new TarBuilder()
+        unpack(new Tar()
                 .file("home/app/data", 0600, 1234, 5678, "x".getBytes(StandardCharsets.UTF_8))
                 .chardev("dev/null", 1, 3)
                 .fileWithXattr("bin/ping", "ping", "security.capability", new byte[] {1, 0, 0, 2, 0, 32, 0, 0,
                         0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})
                 .fileWithXattr("etc/tagged", "t", "user.berth", "yes".getBytes(StandardCharsets.UTF_8))
-                .build());
+                .bytes());
         assertEquals(1234, Files.getAttribute(layer.resolve("home/app/data"), "unix:uid"));
         assertEquals(5678, Files.getAttribute(layer.resolve("home/app/data"), "unix:gid"));
         assertEquals(makedev(1, 3), (long) Files.getAttribute(layer.resolve("dev/null"), "unix:rdev"));
@@ -144,11 +145,11 @@ class LayerUnpackerTest {
     @Test
     void whiteoutsBecomeOverlayWhiteoutsAndOpaqueDirs() throws IOException {
         requireRoot();
-        unpack(new TarBuilder()
+        unpack(new Tar()
                 .file("etc/.wh.passwd", "")
                 .file("var/cache/.wh..wh..opq", "")
                 .file("var/cache/new", "n")
-                .build());
+                .bytes());
         Path wh = layer.resolve("etc/passwd");
         assertEquals(020000, (int) Files.getAttribute(wh, "unix:mode") & 0170000, "a character device");
         assertEquals(0L, (long) Files.getAttribute(wh, "unix:rdev"), "device 0/0: overlayfs' whiteout");
@@ -160,8 +161,8 @@ class LayerUnpackerTest {
 
     @Test
     void dotDotIsRefusedNamingTheEntry() {
-        var e = assertThrows(UnsafeEntryException.class, () -> unpack(new TarBuilder()
-                .file("../etc/passwd", "root::0:0::/:/bin/sh\n").build()));
+        var e = assertThrows(UnsafeEntryException.class, () -> unpack(new Tar()
+                .file("../etc/passwd", "root::0:0::/:/bin/sh\n").bytes()));
         assertEquals("../etc/passwd", e.entry());
         assertTrue(e.getMessage().contains("'../etc/passwd'"), e.getMessage());
         assertNothingOutside();
@@ -169,16 +170,16 @@ class LayerUnpackerTest {
 
     @Test
     void absolutePathIsRefused() {
-        var e = assertThrows(UnsafeEntryException.class, () -> unpack(new TarBuilder()
-                .file("/etc/passwd", "x").build()));
+        var e = assertThrows(UnsafeEntryException.class, () -> unpack(new Tar()
+                .file("/etc/passwd", "x").bytes()));
         assertTrue(e.getMessage().contains("absolute"), e.getMessage());
     }
 
     @Test
     void writingThroughASymlinkIsRefused() {
-        var e = assertThrows(UnsafeEntryException.class, () -> unpack(new TarBuilder()
+        var e = assertThrows(UnsafeEntryException.class, () -> unpack(new Tar()
                 .symlink("escape", outside.toString())
-                .file("escape/pwned", "x").build()));
+                .file("escape/pwned", "x").bytes()));
         assertEquals("escape/pwned", e.entry());
         assertTrue(e.getMessage().contains("symlink 'escape'"), e.getMessage());
         assertNothingOutside();
@@ -186,42 +187,42 @@ class LayerUnpackerTest {
 
     @Test
     void relativeSymlinkEscapeIsRefusedToo() {
-        assertThrows(UnsafeEntryException.class, () -> unpack(new TarBuilder()
+        assertThrows(UnsafeEntryException.class, () -> unpack(new Tar()
                 .dir("a/", 0755)
                 .symlink("a/up", "../../outside")
-                .file("a/up/pwned", "x").build()));
+                .file("a/up/pwned", "x").bytes()));
         assertNothingOutside();
     }
 
     @Test
     void hardLinkEscapesAreRefused() throws IOException {
         Files.writeString(outside.resolve("secret"), "s");
-        var e = assertThrows(UnsafeEntryException.class, () -> unpack(new TarBuilder()
-                .hardlink("stolen", "../outside/secret").build()));
+        var e = assertThrows(UnsafeEntryException.class, () -> unpack(new Tar()
+                .hardlink("stolen", "../outside/secret").bytes()));
         assertEquals("stolen", e.entry());
-        assertThrows(UnsafeEntryException.class, () -> unpack(new TarBuilder()
+        assertThrows(UnsafeEntryException.class, () -> unpack(new Tar()
                 .symlink("out", outside.toString())
-                .hardlink("stolen2", "out/secret").build()));
-        assertThrows(UnsafeEntryException.class, () -> unpack(new TarBuilder()
-                .hardlink("stolen3", outside.resolve("secret").toString()).build()));
+                .hardlink("stolen2", "out/secret").bytes()));
+        assertThrows(UnsafeEntryException.class, () -> unpack(new Tar()
+                .hardlink("stolen3", outside.resolve("secret").toString()).bytes()));
         assertEquals(1, (int) Files.getAttribute(outside.resolve("secret"), "unix:nlink"));
     }
 
     @Test
     void symlinkTargetsThemselvesMayPointAnywhere() throws IOException {
-        unpack(new TarBuilder().symlink("etc/localtime", "/usr/share/zoneinfo/UTC").build());
+        unpack(new Tar().symlink("etc/localtime", "/usr/share/zoneinfo/UTC").bytes());
         assertEquals(Path.of("/usr/share/zoneinfo/UTC"), Files.readSymbolicLink(layer.resolve("etc/localtime")));
     }
 
     @Test
     void laterEntryReplacesEarlierOne() throws IOException {
-        unpack(new TarBuilder().file("f", "one").symlink("f", "two").build());
+        unpack(new Tar().file("f", "one").symlink("f", "two").bytes());
         assertTrue(Files.isSymbolicLink(layer.resolve("f")));
     }
 
     @Test
     void truncatedTarFails() {
-        byte[] full = new TarBuilder().file("big", "x".repeat(5000)).build();
+        byte[] full = new Tar().file("big", "x".repeat(5000)).bytes();
         byte[] cut = java.util.Arrays.copyOf(full, 2048);
         var e = assertThrows(IOException.class, () -> unpack(cut));
         assertTrue(e.getMessage().contains("truncated"), e.getMessage());
@@ -230,7 +231,7 @@ class LayerUnpackerTest {
     @Test
     void longNamesViaPax() throws IOException {
         String name = "d/" + "n".repeat(150);
-        unpack(new TarBuilder().file(name, "long").build());
+        unpack(new Tar().file(name, "long").bytes());
         assertEquals("long", Files.readString(layer.resolve(name)));
     }
 

@@ -17,7 +17,7 @@ import io.berth.cri.v1.PullImageRequest;
 import io.berth.cri.v1.RemoveImageRequest;
 import io.berth.e2e.AgentProcess;
 import io.berth.e2e.CriClient;
-import io.berth.e2e.fixtures.Tar;
+import io.berth.kernel.testing.Tar;
 import io.berth.e2e.fixtures.TestImages;
 import io.berth.e2e.fixtures.TestImages.Built;
 import io.berth.e2e.fixtures.TestRegistry;

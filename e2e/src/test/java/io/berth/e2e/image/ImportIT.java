@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.berth.cri.v1.ImageSpec;
 import io.berth.cri.v1.ImageStatusRequest;
 import io.berth.e2e.AgentProcess;
-import io.berth.e2e.fixtures.Tar;
+import io.berth.kernel.testing.Tar;
 import io.berth.e2e.fixtures.TestImages;
 import io.berth.e2e.fixtures.TestImages.Built;
 import java.nio.charset.StandardCharsets;
