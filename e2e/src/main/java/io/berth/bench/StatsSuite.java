@@ -197,9 +197,8 @@ final class StatsSuite implements Suite {
 
     /** utime + stime of a process, in clock ticks (fields 14 and 15 of /proc/PID/stat). */
     static long cpuTicks(long pid) throws Exception {
-        String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
-        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-        return Long.parseLong(f[11]) + Long.parseLong(f[12]);
+        var stat = io.berth.kernel.Processes.stat(pid);
+        return stat.number(14) + stat.number(15);
     }
 
 }

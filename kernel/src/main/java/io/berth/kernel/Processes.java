@@ -90,10 +90,28 @@ public final class Processes {
 
     /** The nice value of process (or thread) {@code pid}: field 19 of /proc/PID/stat. */
     public static int nice(long pid) throws IOException {
+        return (int) stat(pid).number(19);
+    }
+
+    /** /proc/PID/stat, its fields numbered as proc(5) numbers them. */
+    public record Stat(String[] fromState) {
+        /** Field {@code n} (3 and up: 3 is the state, 4 the ppid, ...). */
+        public String field(int n) {
+            return fromState[n - 3];
+        }
+
+        public long number(int n) {
+            return Long.parseLong(field(n));
+        }
+    }
+
+    /**
+     * Reads /proc/PID/stat (PID may be a thread id). The command name,
+     * field 2, may contain spaces and parentheses: the fields are split after its last ')'.
+     */
+    public static Stat stat(long pid) throws IOException {
         String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
-        // Fields after the command name, which may contain spaces and parentheses: ") S ppid ..."
-        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-        return Integer.parseInt(f[19 - 3]);
+        return new Stat(stat.substring(stat.lastIndexOf(')') + 2).split(" "));
     }
 
     /** pidfd_open(2): a descriptor that stays bound to this process even if the number is reused. */
@@ -142,10 +160,7 @@ public final class Processes {
      */
     public static long startTime(long pid) {
         try {
-            String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
-            // comm (field 2) may contain spaces and parentheses: parse after the last ')'.
-            String[] rest = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-            return Long.parseLong(rest[19]);
+            return stat(pid).number(22);
         } catch (IOException | RuntimeException e) {
             return -1;
         }

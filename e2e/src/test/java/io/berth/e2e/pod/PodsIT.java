@@ -143,8 +143,7 @@ class PodsIT {
     /** Gone, or a zombie: the host's pid 1 reaps orphans, which is not ours to wait for. */
     static boolean deadOrZombie(long pid) {
         try {
-            String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
-            return stat.substring(stat.lastIndexOf(')') + 2).startsWith("Z");
+            return Processes.stat(pid).field(3).equals("Z");
         } catch (java.io.IOException e) {
             return true;
         }
@@ -305,7 +304,8 @@ class PodsIT {
         assertTrue(Files.readString(bundle.resolve("shim.log")).contains("adopted from pool slot"),
                 "the container went to an idle pool shim");
         long shimPid = Long.parseLong(Files.readString(bundle.resolve("shim.pid")).trim().split("\\s+")[0]);
-        assertNotEquals(statField(agent.pid(), 6), statField(shimPid, 6), "the shim has a session of its own");
+        assertNotEquals(Processes.stat(agent.pid()).number(6), Processes.stat(shimPid).number(6),
+                "the shim has a session of its own");
         try (var tasks = Files.list(Path.of("/proc/" + shimPid + "/task"))) {
             for (Path task : tasks.toList()) {
                 assertEquals(0, Processes.nice(Long.parseLong(task.getFileName().toString())),
@@ -329,12 +329,6 @@ class PodsIT {
         String superOptions = mounts.getFirst().substring(mounts.getFirst().indexOf(" - ") + 3);
         assertTrue(superOptions.startsWith("cgroup ") && superOptions.contains("favordynmods")
                 && superOptions.contains("name=berth"), superOptions);
-    }
-
-    /** Field {@code n} (1-based, as proc(5) numbers them) of /proc/PID/stat. */
-    static long statField(long pid, int n) throws java.io.IOException {
-        String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
-        return Long.parseLong(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[n - 3]);
     }
 
     @Test

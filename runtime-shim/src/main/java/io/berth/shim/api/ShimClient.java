@@ -221,10 +221,9 @@ public final class ShimClient {
     /** Field 22 of /proc/PID/stat (start time in clock ticks since boot), -1 if there is no such process. */
     static long startTime(long pid) {
         try {
-            String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
-            String[] rest = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            var stat = io.berth.kernel.Processes.stat(pid);
             // A zombie (state Z) is gone for our purposes.
-            return rest[0].equals("Z") ? -1 : Long.parseLong(rest[19]);
+            return stat.field(3).equals("Z") ? -1 : stat.number(22);
         } catch (IOException | RuntimeException e) {
             return -1;
         }
