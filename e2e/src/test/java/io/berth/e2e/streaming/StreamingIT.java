@@ -43,7 +43,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -116,17 +115,7 @@ class StreamingIT {
             if (registry != null) registry.close();
             new ProcessBuilder("ip", "link", "del", "bs" + TAG).start().waitFor();
             new ProcessBuilder("nft", "delete", "table", "inet", "berth_s" + TAG).start().waitFor();
-            try (var hierarchies = Files.list(Path.of("/sys/fs/cgroup"))) {
-                for (Path h : hierarchies.toList()) {
-                    Path parent = h.resolve(CGROUP_PARENT.substring(1));
-                    if (!Files.isDirectory(parent)) continue;
-                    try (var tree = Files.walk(parent)) {
-                        for (Path p : tree.sorted(Comparator.reverseOrder()).toList()) {
-                            if (Files.isDirectory(p)) Files.delete(p); // rmdir: cgroupfs has no files to delete
-                        }
-                    }
-                }
-            }
+            io.berth.e2e.fixtures.CgroupParent.remove(CGROUP_PARENT);
         }
     }
 
