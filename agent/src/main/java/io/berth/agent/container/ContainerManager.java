@@ -255,9 +255,7 @@ public final class ContainerManager implements PodContainers {
     }
 
     public Container get(String idOrPrefix) {
-        Container c = containers.find(idOrPrefix)
-                .orElseThrow(() -> BerthException.notFound("container " + idOrPrefix + " not found"));
-        return refresh(c.id());
+        return refresh(record(idOrPrefix).id());
     }
 
     /**

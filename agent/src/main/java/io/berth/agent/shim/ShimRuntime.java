@@ -104,17 +104,29 @@ public final class ShimRuntime implements ContainerRuntime {
 
     @Override
     public void kill(String bundle, int signal, boolean all) {
+        signal(bundle, signal, null, client -> {
+            client.kill(signal, all);
+            return null;
+        });
+    }
+
+    /**
+     * Sends {@code signal} through the shim by {@code call}; {@code whenGone} when the shim is gone,
+     * before or during the exchange (nothing left to signal: observe() reports how it ended).
+     */
+    private static <T> T signal(String bundle, int signal, T whenGone, ShimCall<T> call) {
         ShimClient client = ShimClient.connect(Path.of(bundle));
         if (!client.alive()) {
-            return; // nothing left to signal; observe() reports how it ended
+            return whenGone;
         }
         try {
-            client.kill(signal, all);
+            return call.run(client);
         } catch (ShimException e) {
             if (client.alive()) {
                 throw new BerthException(BerthException.Kind.INTERNAL, "signal " + signal + " to container in "
                         + bundle + ": " + e.getMessage(), e);
             }
+            return whenGone;
         }
     }
 
@@ -181,21 +193,12 @@ public final class ShimRuntime implements ContainerRuntime {
 
     @Override
     public boolean killAndAwaitExit(String bundle, int signal, Duration timeout) {
-        ShimClient client = ShimClient.connect(Path.of(bundle));
-        if (!client.alive()) {
-            return true; // gone: observe() reports how it ended
-        }
-        State s;
-        try {
-            s = client.killAndAwait(signal, timeout);
-        } catch (ShimException e) {
-            if (client.alive()) {
-                throw new BerthException(BerthException.Kind.INTERNAL, "signal " + signal + " to container in "
-                        + bundle + ": " + e.getMessage(), e);
-            }
-            return true;
-        }
-        return s == null ? awaitExit(bundle, timeout) : s.getStatus() == State.Status.EXITED;
+        // Null: a shim of an older berth signalled without waiting.
+        Boolean exited = signal(bundle, signal, true, client -> {
+            State s = client.killAndAwait(signal, timeout);
+            return s == null ? null : s.getStatus() == State.Status.EXITED;
+        });
+        return exited == null ? awaitExit(bundle, timeout) : exited;
     }
 
     private static Observed exited(ExitRecord e) {
