@@ -12,6 +12,8 @@ import java.nio.file.Path;
 public final class FileOps {
     public static final int S_IFIFO = 0010000;
     public static final int S_IFCHR = 0020000;
+    public static final int S_IFBLK = 0060000;
+    public static final int S_IFMT = 0170000;
     public static final int S_IFREG = 0100000;
 
     private static final Libc LIBC = Libc.INSTANCE;
@@ -39,6 +41,16 @@ public final class FileOps {
     public static long makedev(int major, int minor) {
         return ((long) (major & 0xfffff000) << 32) | ((major & 0xfffL) << 8)
                 | ((long) (minor & 0xffffff00) << 12) | (minor & 0xffL);
+    }
+
+    /** major(3) of a glibc dev_t (12 bits at 8..19, the rest from bit 32 up). */
+    public static long major(long dev) {
+        return ((dev >>> 8) & 0xfffL) | ((dev >>> 32) & 0xfffff000L);
+    }
+
+    /** minor(3) of a glibc dev_t (8 bits at 0..7, the rest from bit 20 up). */
+    public static long minor(long dev) {
+        return (dev & 0xffL) | ((dev >>> 12) & 0xffffff00L);
     }
 
     /** mknod(2); the mode is then forced with chmod because the thread's umask would mask it. */

@@ -7,6 +7,7 @@ import io.berth.kernel.SyscallException;
 import io.berth.kernel.Syscalls;
 import io.berth.kernel.cgroup.Cgroup;
 import io.berth.kernel.cgroup.Cgroups;
+import io.berth.kernel.cgroup.DeviceRule;
 import io.berth.kernel.cgroup.Resources;
 import io.berth.shim.api.AtomicFile;
 import io.berth.shim.api.ContainerSpec;
@@ -37,9 +38,13 @@ import java.util.concurrent.TimeUnit;
  * The exit is written to BUNDLE/exit.pb (atomically, see AtomicFile) before anything else learns of it.
  */
 final class Container {
-    /** runc's default device allow-list (libcontainer/specconv AllowedDevices), v1 devices cgroup syntax. */
-    static final List<String> DEFAULT_DEVICE_RULES = List.of("c *:* m", "b *:* m", "c 1:3 rwm", "c 1:5 rwm",
-            "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm", "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm", "c 10:200 rwm");
+    /**
+     * runc's default device allow-list (libcontainer/specconv AllowedDevices): mknod of any node;
+     * null, zero, full, random, urandom, tty, console, ptmx, the pts, tun.
+     */
+    static final List<DeviceRule> DEFAULT_DEVICE_RULES = java.util.stream.Stream.of("c *:* m", "b *:* m",
+            "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm", "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm",
+            "c 136:* rwm", "c 10:200 rwm").map(DeviceRule::parse).toList();
 
     private final ContainerSpec spec;
     private final Path bundle;
@@ -131,16 +136,9 @@ final class Container {
             cgroups = Cgroups.host();
             cgroup = cgroups.create(cgPath, resources(spec.getResources()));
             undo.push("remove cgroup " + cgPath, () -> cgroup.remove(Duration.ofSeconds(10)));
+            // A privileged container may use every device (no rules, no v2 program), as with runc.
             if (!spec.getPrivileged()) {
-                var rules = new ArrayList<>(DEFAULT_DEVICE_RULES);
-                for (var d : spec.getDevicesList()) {
-                    rules.add(d.getType() + " " + d.getMajor() + ":" + d.getMinor() + " rwm");
-                }
-                try {
-                    cgroup.allowDevicesOnly(rules);
-                } catch (UnsupportedOperationException e) {
-                    Log.warn("container " + spec.getId() + ": device access not restricted: " + e.getMessage());
-                }
+                cgroup.allowDevicesOnly(deviceRules(spec));
             }
             oomBaseline = cgroup.oomKills();
         };
@@ -302,6 +300,16 @@ final class Container {
             // Not a busy spin: on a 2-CPU node it would compete with the spawner thread itself.
             java.util.concurrent.locks.LockSupport.parkNanos(200_000);
         }
+    }
+
+    /** The default list plus each of the spec's devices with its own access (empty: rwm). */
+    static List<DeviceRule> deviceRules(ContainerSpec spec) {
+        var rules = new ArrayList<>(DEFAULT_DEVICE_RULES);
+        for (var d : spec.getDevicesList()) {
+            rules.add(new DeviceRule(d.getType().equals("b") ? 'b' : 'c', d.getMajor(), d.getMinor(),
+                    d.getPermissions().isEmpty() ? "rwm" : d.getPermissions()));
+        }
+        return rules;
     }
 
     static Resources resources(io.berth.shim.api.Resources r) {

@@ -115,13 +115,14 @@ final class Rootfs {
                 FileOps.mknod(dev.resolve(names[i]), FileOps.S_IFCHR | 0666, FileOps.makedev(nodes[i][0], nodes[i][1]));
             }
         }
+        // The CRI's devices, at their container paths (parents made, anything there replaced), with
+        // the host node's numbers, mode and owner, as runc's createDeviceNode does with mknod.
         for (Device d : spec.getDevicesList()) {
             Path p = InRoot.resolve(root, d.getPath());
             Files.createDirectories(p.getParent());
             Files.deleteIfExists(p);
-            int type = d.getType().equals("b") ? 0060000 : FileOps.S_IFCHR;
-            FileOps.mknod(p, type | (d.getFileMode() == 0 ? 0666 : d.getFileMode() & 07777),
-                    FileOps.makedev((int) d.getMajor(), (int) d.getMinor()));
+            int type = d.getType().equals("b") ? FileOps.S_IFBLK : FileOps.S_IFCHR;
+            FileOps.mknod(p, type | (d.getFileMode() & 07777), FileOps.makedev((int) d.getMajor(), (int) d.getMinor()));
             FileOps.chown(p, d.getUid(), d.getGid());
         }
         String[][] links = {{"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},

@@ -38,11 +38,11 @@ public interface Cgroup {
     void remove(Duration timeout) throws IOException;
 
     /**
-     * Device access policy (v1 devices controller): deny everything, then allow each rule in
-     * devices.allow syntax ("c 1:3 rwm"). v2 needs a BPF device program, not implemented: there it
-     * throws UnsupportedOperationException.
+     * Device access policy: deny every device but the ones {@code rules} allow. v1 writes the
+     * devices controller's devices.deny and devices.allow; v2 attaches a cgroup device BPF program
+     * ({@link DeviceFilter}). Not called for privileged containers, which may use every device.
      */
-    void allowDevicesOnly(List<String> rules) throws IOException;
+    void allowDevicesOnly(List<DeviceRule> rules) throws IOException;
 
     /** Whether the cgroup directory exists in any hierarchy. */
     boolean exists();

@@ -228,14 +228,14 @@ final class CgroupV1 implements Cgroups {
         }
 
         @Override
-        public void allowDevicesOnly(List<String> rules) throws IOException {
+        public void allowDevicesOnly(List<DeviceRule> rules) throws IOException {
             Path devices = dir("devices");
             if (devices == null) {
                 throw new IOException("cgroup " + path + ": no devices hierarchy under " + root);
             }
             CgroupFiles.write(devices.resolve("devices.deny"), "a");
-            for (String r : rules) {
-                CgroupFiles.write(devices.resolve("devices.allow"), r);
+            for (DeviceRule r : rules) {
+                CgroupFiles.write(devices.resolve("devices.allow"), r.toString());
             }
         }
 

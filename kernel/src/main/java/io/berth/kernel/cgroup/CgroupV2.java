@@ -1,5 +1,9 @@
 package io.berth.kernel.cgroup;
 
+import io.berth.kernel.Bpf;
+import io.berth.kernel.Fd;
+import io.berth.kernel.SyscallException;
+import io.berth.kernel.Syscalls;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -146,9 +150,31 @@ final class CgroupV2 implements Cgroups {
             CgroupFiles.removeTree(dir, timeout);
         }
 
+        /**
+         * Attaches the program for {@code rules} with BPF_F_ALLOW_MULTI, as runc does: the programs
+         * of the ancestors (a pod's, a node agent's) still run, and each can only deny more. Programs
+         * this cgroup held before (a retried create) are detached after, so one of ours is in force
+         * and there is no moment without one. The program's fd is closed on return: an attached
+         * program is held by the cgroup itself until it is detached or the cgroup is freed
+         * (kernel/bpf/cgroup.c, cgroup_bpf_release), so nothing has to keep it open or pin it in
+         * bpffs while the container runs.
+         */
         @Override
-        public void allowDevicesOnly(List<String> rules) {
-            throw new UnsupportedOperationException("device rules on cgroup v2 need a BPF_CGROUP_DEVICE program");
+        public void allowDevicesOnly(List<DeviceRule> rules) throws IOException {
+            byte[] program = DeviceFilter.compile(rules);
+            try (Fd cg = Syscalls.open(dir, Syscalls.O_RDONLY | Syscalls.O_DIRECTORY);
+                    Fd prog = Bpf.loadProgram(Bpf.BPF_PROG_TYPE_CGROUP_DEVICE, Bpf.BPF_CGROUP_DEVICE, program,
+                            DeviceFilter.LICENSE, "berth_devices")) {
+                int[] before = Bpf.query(cg, Bpf.BPF_CGROUP_DEVICE);
+                Bpf.attach(cg, prog, Bpf.BPF_CGROUP_DEVICE, Bpf.BPF_F_ALLOW_MULTI);
+                for (int id : before) {
+                    try (Fd old = Bpf.programById(id)) {
+                        Bpf.detach(cg, old, Bpf.BPF_CGROUP_DEVICE);
+                    }
+                }
+            } catch (SyscallException e) {
+                throw new IOException("cgroup " + path + ": device program for " + rules + ": " + e.getMessage(), e);
+            }
         }
 
         @Override

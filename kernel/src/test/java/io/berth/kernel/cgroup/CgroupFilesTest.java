@@ -48,7 +48,7 @@ class CgroupFilesTest {
         Files.writeString(root.resolve("memory").resolve(p).resolve("memory.oom_control"),
                 "oom_kill_disable 0\nunder_oom 0\noom_kill 3\n");
         assertEquals(3, cg.oomKills());
-        cg.allowDevicesOnly(java.util.List.of("c 1:3 rwm"));
+        cg.allowDevicesOnly(java.util.List.of(DeviceRule.parse("c 1:3 rwm")));
         assertEquals("c 1:3 rwm", Files.readString(root.resolve("devices").resolve(p).resolve("devices.allow")));
         assertEquals("a", Files.readString(root.resolve("devices").resolve(p).resolve("devices.deny")));
         assertThrows(java.io.IOException.class, () -> cg.apply(new Resources(0, 0, 0, "", "", 0, 0, Map.of(), Map.of("memory.high", "1"))));
