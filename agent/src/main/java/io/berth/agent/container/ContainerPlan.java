@@ -12,6 +12,7 @@ import java.util.Map;
  * @param upperDir      the container's writable layer
  * @param capabilities  the final capability set ("CAP_CHOWN", ...): defaults + add − drop
  * @param namespaces    what to join (a pin path) or create (empty path)
+ * @param devices       device nodes to make in the container and allow in its device cgroup
  * @param cgroupParent  kubelet's cgroup_parent (cgroupfs form); the container's cgroup is made under it
  */
 public record ContainerPlan(
@@ -38,6 +39,7 @@ public record ContainerPlan(
         String hostname,
         List<NamespaceJoin> namespaces,
         List<Mount> mounts,
+        List<Device> devices,
         List<String> maskedPaths,
         List<String> readonlyPaths,
         String cgroupParent,
@@ -55,6 +57,18 @@ public record ContainerPlan(
     /** @param propagation "private", "rslave" or "rshared" */
     public record Mount(String source, String destination, String type, List<String> options, String propagation,
             boolean readonly) {
+    }
+
+    /**
+     * A device node, resolved from the host's node of the same numbers.
+     *
+     * @param path        inside the container
+     * @param type        "c" or "b"
+     * @param fileMode    permission bits (the host node's)
+     * @param permissions device cgroup access, a non-empty subset of "rwm"
+     */
+    public record Device(String path, String type, long major, long minor, int fileMode, long uid, long gid,
+            String permissions) {
     }
 
     /** LinuxContainerResources; zero means "not set". */

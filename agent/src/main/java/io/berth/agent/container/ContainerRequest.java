@@ -13,6 +13,7 @@ public record ContainerRequest(
         String workingDir,
         Map<String, String> env,
         List<ContainerPlan.Mount> mounts,
+        List<Device> devices,
         Map<String, String> labels,
         Map<String, String> annotations,
         String logPath,
@@ -22,6 +23,16 @@ public record ContainerRequest(
         ContainerPlan.Resources resources,
         Security security,
         String stopSignal) {
+
+    /**
+     * One of the CRI's ContainerConfig.devices, as kubelet's device manager passes a device plugin's
+     * allocation: a host node (or a directory of nodes) to make at {@code containerPath}.
+     *
+     * @param containerPath empty: the host path
+     * @param permissions   device cgroup access, a subset of "rwm"; empty: "rwm"
+     */
+    public record Device(String hostPath, String containerPath, String permissions) {
+    }
 
     /**
      * The container's LinuxContainerSecurityContext, as far as berth applies it.

@@ -102,6 +102,7 @@ final class PlanBuilder {
                 sandbox.hostname(),
                 namespaces(sandbox, security),
                 mounts(r, sandbox),
+                HostDevices.resolve(r.name(), r.devices()),
                 privileged ? List.of() : security.maskedPaths().isEmpty() ? DEFAULT_MASKED_PATHS : security.maskedPaths(),
                 privileged ? List.of() : security.readonlyPaths().isEmpty() ? DEFAULT_READONLY_PATHS : security.readonlyPaths(),
                 sandbox.cgroupParent(),

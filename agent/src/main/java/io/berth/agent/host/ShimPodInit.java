@@ -87,7 +87,7 @@ public final class ShimPodInit implements PodInit {
         var plan = new ContainerPlan(s.id().substring(0, 16) + "-init", bundle.toString(), List.of(rootfs.toString()),
                 "", "", true, List.of("/pause"), List.of(), "/", PAUSE_ID, PAUSE_ID, List.of(), false, false, false,
                 true, List.of(), false, new ContainerPlan.Seccomp(ContainerPlan.Seccomp.Kind.RUNTIME_DEFAULT, ""), 0,
-                s.hostname(), namespaces, List.of(), List.of(), List.of(), s.cgroupParent(),
+                s.hostname(), namespaces, List.of(), List.of(), List.of(), List.of(), s.cgroupParent(),
                 ContainerPlan.Resources.NONE, "");
         runtime.create(plan);
         try {

@@ -301,6 +301,17 @@ public final class ShimRuntime implements ContainerRuntime {
         for (var ns : p.namespaces()) {
             spec.addNamespaces(NamespaceRef.newBuilder().setType(NamespaceRef.Type.valueOf(ns.type())).setPath(ns.path()));
         }
+        for (var d : p.devices()) {
+            spec.addDevices(io.berth.shim.api.Device.newBuilder()
+                    .setPath(d.path())
+                    .setType(d.type())
+                    .setMajor(d.major())
+                    .setMinor(d.minor())
+                    .setFileMode(d.fileMode())
+                    .setUid((int) d.uid())
+                    .setGid((int) d.gid())
+                    .setPermissions(d.permissions()));
+        }
         for (var m : p.mounts()) {
             spec.addMounts(Mount.newBuilder()
                     .setSource(m.source())

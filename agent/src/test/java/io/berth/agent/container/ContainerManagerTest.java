@@ -194,7 +194,7 @@ class ContainerManagerTest {
 
     static ContainerRequest request(String name, List<String> command, ContainerRequest.Security security) {
         return new ContainerRequest(name, 0, "busybox", command, List.of(), "", Map.of("A", "request"), List.of(),
-                Map.of("app", "web"), Map.of(), name + "/0.log", false, false, false, ContainerPlan.Resources.NONE,
+                List.of(), Map.of("app", "web"), Map.of(), name + "/0.log", false, false, false, ContainerPlan.Resources.NONE,
                 security, "");
     }
 
@@ -331,8 +331,8 @@ class ContainerManagerTest {
     @Test
     void refusedRequests() {
         assertKind(BerthException.Kind.NOT_FOUND, () -> containers.create("nope", request("a", List.of(), security())));
-        var noImage = new ContainerRequest("a", 0, "nginx", List.of(), List.of(), "", Map.of(), List.of(), Map.of(),
-                Map.of(), "", false, false, false, ContainerPlan.Resources.NONE, security(), "");
+        var noImage = new ContainerRequest("a", 0, "nginx", List.of(), List.of(), "", Map.of(), List.of(), List.of(),
+                Map.of(), Map.of(), "", false, false, false, ContainerPlan.Resources.NONE, security(), "");
         assertKind(BerthException.Kind.NOT_FOUND, () -> containers.create(sandbox.id(), noImage));
         var s = security();
         var badCap = new ContainerRequest.Security(false, List.of("CAP_FLY"), List.of(), false, null, null, "", List.of(),
@@ -345,6 +345,24 @@ class ContainerManagerTest {
         assertKind(BerthException.Kind.FAILED_PRECONDITION, () -> containers.execSync(c.id(), List.of("true"), Duration.ZERO));
         assertTrue(leases.values().stream().allMatch(v -> v.equals("sha256:abc")) && leases.size() == 1,
                 "failed creates release their lease: " + leases);
+    }
+
+    @Test
+    void devicesReachThePlanAndABadOneRefusesTheCreate() {
+        var r = request("dev", List.of(), security());
+        var withDevice = new ContainerRequest(r.name(), 0, r.image(), r.command(), r.args(), "", r.env(), List.of(),
+                List.of(new ContainerRequest.Device("/dev/null", "/dev/mydev", "rw")), r.labels(), Map.of(), r.logPath(),
+                false, false, false, ContainerPlan.Resources.NONE, r.security(), "");
+        Container c = containers.create(sandbox.id(), withDevice);
+        assertEquals(List.of(new ContainerPlan.Device("/dev/mydev", "c", 1, 3, 0666, 0, 0, "rw")),
+                runtime.plans.get(c.bundleDir()).devices());
+        var missing = new ContainerRequest("gone", 0, r.image(), r.command(), r.args(), "", r.env(), List.of(),
+                List.of(new ContainerRequest.Device("/dev/berth-no-such-device", "/dev/x", "rw")), r.labels(), Map.of(),
+                r.logPath(), false, false, false, ContainerPlan.Resources.NONE, r.security(), "");
+        var e = assertThrows(BerthException.class, () -> containers.create(sandbox.id(), missing));
+        assertEquals(BerthException.Kind.INVALID_ARGUMENT, e.kind());
+        assertTrue(e.getMessage().contains("/dev/berth-no-such-device"), e.getMessage());
+        assertEquals(1, containers.list().size(), "nothing left of the refused one");
     }
 
     @Test
