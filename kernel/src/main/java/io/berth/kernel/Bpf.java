@@ -2,6 +2,7 @@ package io.berth.kernel;
 
 import com.sun.jna.LastErrorException;
 import com.sun.jna.Memory;
+import com.sun.jna.Pointer;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -29,7 +30,6 @@ public final class Bpf {
     /** The verifier log asked for after a refused load (Linux wants at least 128 bytes). */
     private static final int LOG_SIZE = 256 * 1024;
 
-    private static final Libc LIBC = Libc.INSTANCE;
 
     private Bpf() {
     }
@@ -44,7 +44,7 @@ public final class Bpf {
     }
 
     private static long call(int cmd, Memory attr) {
-        return LIBC.syscall(sysBpf(), (long) cmd, attr, attr.size());
+        return Libc.syscall(sysBpf(), cmd, Pointer.nativeValue(attr), attr.size(), 0, 0);
     }
 
     /**

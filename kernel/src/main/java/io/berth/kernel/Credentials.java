@@ -2,6 +2,7 @@ package io.berth.kernel;
 
 import com.sun.jna.LastErrorException;
 import com.sun.jna.Memory;
+import com.sun.jna.Pointer;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -40,7 +41,6 @@ public final class Credentials {
             "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND",
             "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE");
 
-    private static final Libc LIBC = Libc.INSTANCE;
 
     private Credentials() {
     }
@@ -74,7 +74,7 @@ public final class Credentials {
             for (int g : gids) {
                 m.setInt(4L * i++, g);
             }
-            LIBC.syscall(SYS_SETGROUPS, (long) gids.size(), m);
+            Libc.syscall(SYS_SETGROUPS, gids.size(), Pointer.nativeValue(m), 0, 0, 0);
         } catch (LastErrorException e) {
             throw new SyscallException("setgroups", gids.toString(), e.getErrorCode());
         }
@@ -82,7 +82,7 @@ public final class Credentials {
 
     public static void setresgid(int gid) {
         try {
-            LIBC.syscall(SYS_SETRESGID, (long) gid, (long) gid, (long) gid);
+            Libc.syscall(SYS_SETRESGID, gid, gid, gid, 0, 0);
         } catch (LastErrorException e) {
             throw new SyscallException("setresgid", String.valueOf(gid), e.getErrorCode());
         }
@@ -90,7 +90,7 @@ public final class Credentials {
 
     public static void setresuid(int uid) {
         try {
-            LIBC.syscall(SYS_SETRESUID, (long) uid, (long) uid, (long) uid);
+            Libc.syscall(SYS_SETRESUID, uid, uid, uid, 0, 0);
         } catch (LastErrorException e) {
             throw new SyscallException("setresuid", String.valueOf(uid), e.getErrorCode());
         }
@@ -98,7 +98,7 @@ public final class Credentials {
 
     private static void prctl(int option, long arg2, String what) {
         try {
-            LIBC.prctl(option, arg2, 0, 0, 0);
+            Libc.prctl(option, arg2, 0, 0, 0);
         } catch (LastErrorException e) {
             throw new SyscallException("prctl", what, e.getErrorCode());
         }
@@ -143,7 +143,7 @@ public final class Credentials {
             data.setInt(12, (int) (e >>> 32));
             data.setInt(16, (int) (p >>> 32));
             data.setInt(20, (int) (i >>> 32));
-            LIBC.syscall(SYS_CAPSET, header, data);
+            Libc.syscall(SYS_CAPSET, Pointer.nativeValue(header), Pointer.nativeValue(data), 0, 0, 0);
         } catch (LastErrorException ex) {
             throw new SyscallException("capset", "effective " + names(effective) + " permitted " + names(permitted),
                     ex.getErrorCode());
@@ -155,7 +155,7 @@ public final class Credentials {
         try (Memory header = new Memory(8); Memory data = new Memory(24)) {
             header.setInt(0, LINUX_CAPABILITY_VERSION_3);
             header.setInt(4, 0);
-            LIBC.syscall(SYS_CAPGET, header, data);
+            Libc.syscall(SYS_CAPGET, Pointer.nativeValue(header), Pointer.nativeValue(data), 0, 0, 0);
             long p = (data.getInt(4) & 0xffffffffL) | ((long) data.getInt(16) << 32);
             var out = new java.util.TreeSet<Integer>();
             for (int c = 0; c < 64; c++) {

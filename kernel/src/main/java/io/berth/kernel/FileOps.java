@@ -16,14 +16,13 @@ public final class FileOps {
     public static final int S_IFMT = 0170000;
     public static final int S_IFREG = 0100000;
 
-    private static final Libc LIBC = Libc.INSTANCE;
 
     private FileOps() {
     }
 
     public static void chdir(Path dir) {
         try {
-            LIBC.chdir(dir.toString());
+            Libc.chdir(dir.toString());
         } catch (LastErrorException e) {
             throw new SyscallException("chdir", dir.toString(), e.getErrorCode());
         }
@@ -31,7 +30,7 @@ public final class FileOps {
 
     public static void fchdir(Fd dir) {
         try {
-            LIBC.fchdir(dir.get());
+            Libc.fchdir(dir.get());
         } catch (LastErrorException e) {
             throw new SyscallException("fchdir", dir.toString(), e.getErrorCode());
         }
@@ -56,7 +55,7 @@ public final class FileOps {
     /** mknod(2); the mode is then forced with chmod because the thread's umask would mask it. */
     public static void mknod(Path path, int mode, long dev) {
         try {
-            LIBC.mknod(path.toString(), mode, dev);
+            Libc.mknod(path.toString(), mode, dev);
         } catch (LastErrorException e) {
             throw new SyscallException("mknod", path + " (mode 0" + Integer.toOctalString(mode) + ")", e.getErrorCode());
         }
@@ -65,7 +64,7 @@ public final class FileOps {
 
     public static void chmod(Path path, int mode) {
         try {
-            LIBC.chmod(path.toString(), mode);
+            Libc.chmod(path.toString(), mode);
         } catch (LastErrorException e) {
             throw new SyscallException("chmod", path + " 0" + Integer.toOctalString(mode), e.getErrorCode());
         }
@@ -73,7 +72,7 @@ public final class FileOps {
 
     public static void chown(Path path, int uid, int gid) {
         try {
-            LIBC.chown(path.toString(), uid, gid);
+            Libc.chown(path.toString(), uid, gid);
         } catch (LastErrorException e) {
             throw new SyscallException("chown", path + " " + uid + ":" + gid, e.getErrorCode());
         }
@@ -81,7 +80,7 @@ public final class FileOps {
 
     public static void symlink(String target, Path link) {
         try {
-            LIBC.symlink(target, link.toString());
+            Libc.symlink(target, link.toString());
         } catch (LastErrorException e) {
             throw new SyscallException("symlink", link + " -> " + target, e.getErrorCode());
         }
@@ -90,7 +89,7 @@ public final class FileOps {
     /** unlink(2); returns false when the path did not exist. */
     public static boolean unlink(Path path) {
         try {
-            LIBC.unlink(path.toString());
+            Libc.unlink(path.toString());
             return true;
         } catch (LastErrorException e) {
             if (e.getErrorCode() == Errno.ENOENT) {
@@ -105,7 +104,7 @@ public final class FileOps {
         try (Memory m = new Memory(8)) {
             m.setInt(0, value);
             try {
-                LIBC.ioctl(fd.get(), request, m);
+                Libc.ioctl(fd.get(), request, m);
             } catch (LastErrorException e) {
                 throw new SyscallException("ioctl", what + " on " + fd, e.getErrorCode());
             }
@@ -123,7 +122,7 @@ public final class FileOps {
             m.setShort(0, (short) rows);
             m.setShort(2, (short) cols);
             try {
-                LIBC.ioctl(tty.get(), 0x5414L, m);
+                Libc.ioctl(tty.get(), 0x5414L, m);
             } catch (LastErrorException e) {
                 throw new SyscallException("ioctl", "TIOCSWINSZ " + rows + "x" + cols + " on " + tty, e.getErrorCode());
             }
@@ -134,7 +133,7 @@ public final class FileOps {
     public static Fd[] pipe(String what) {
         int[] fds = new int[2];
         try {
-            LIBC.pipe2(fds, Syscalls.O_CLOEXEC);
+            Libc.pipe2(fds, Syscalls.O_CLOEXEC);
         } catch (LastErrorException e) {
             throw new SyscallException("pipe2", what, e.getErrorCode());
         }
@@ -145,7 +144,7 @@ public final class FileOps {
     public static int read(Fd fd, byte[] buf) {
         while (true) {
             try {
-                return (int) LIBC.read(fd.get(), buf, buf.length);
+                return (int) Libc.read(fd.get(), buf, buf.length);
             } catch (LastErrorException e) {
                 if (e.getErrorCode() != Errno.EINTR) {
                     throw new SyscallException("read", fd.toString(), e.getErrorCode());
@@ -160,7 +159,7 @@ public final class FileOps {
         while (off < len) {
             byte[] chunk = off == 0 ? buf : java.util.Arrays.copyOfRange(buf, off, len);
             try {
-                off += (int) LIBC.write(fd.get(), chunk, len - off);
+                off += (int) Libc.write(fd.get(), chunk, len - off);
             } catch (LastErrorException e) {
                 if (e.getErrorCode() != Errno.EINTR) {
                     throw new SyscallException("write", fd.toString(), e.getErrorCode());

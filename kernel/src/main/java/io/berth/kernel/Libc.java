@@ -1,7 +1,6 @@
 package io.berth.kernel;
 
 import com.sun.jna.LastErrorException;
-import com.sun.jna.Library;
 import com.sun.jna.Native;
 import com.sun.jna.Pointer;
 
@@ -10,94 +9,122 @@ import com.sun.jna.Pointer;
  * {@link Syscalls}, which decode arguments and name the errno. Declaring
  * {@link LastErrorException} makes JNA capture errno right after the call, on the same thread.
  *
+ * <p>Bound with JNA direct mapping (static native methods, registered once): a call goes straight
+ * to JNA's native dispatch, where an interface mapping would go through a generated
+ * {@code java.lang.reflect.Proxy}, reflection and per-call argument conversion in Java. The shim
+ * makes its calls mostly interpreted, on a container's critical path, and a proxy class is made
+ * at every JVM start (with the JDK's class-file API, ~150 classes a shim would otherwise load).
+ *
+ * <p>syscall(2) is variadic in C; it is declared here with the argument shapes the callers use.
+ * glibc's syscall is a plain register shuffle, so unused trailing arguments are harmless zeros.
+ *
  * <p>Loaded once, on whatever thread first touches this class; DESIGN.md: load JNA on a normal
  * thread at start-up, before any thread taints itself by joining a PID namespace.
  */
-interface Libc extends Library {
-    Libc INSTANCE = Native.load("c", Libc.class);
+final class Libc {
+    static {
+        Native.register(Libc.class, "c");
+    }
 
-    int open(String path, int flags, int mode) throws LastErrorException;
+    private Libc() {
+    }
 
-    int close(int fd) throws LastErrorException;
+    static native int open(String path, int flags, int mode) throws LastErrorException;
 
-    long read(int fd, byte[] buf, long count) throws LastErrorException;
+    static native int close(int fd) throws LastErrorException;
 
-    long write(int fd, byte[] buf, long count) throws LastErrorException;
+    static native long read(int fd, byte[] buf, long count) throws LastErrorException;
 
-    int unshare(int flags) throws LastErrorException;
+    static native long write(int fd, byte[] buf, long count) throws LastErrorException;
 
-    int setns(int fd, int nstype) throws LastErrorException;
+    static native int unshare(int flags) throws LastErrorException;
 
-    int mount(String source, String target, String fstype, long flags, String data) throws LastErrorException;
+    static native int setns(int fd, int nstype) throws LastErrorException;
 
-    int umount2(String target, int flags) throws LastErrorException;
+    static native int mount(String source, String target, String fstype, long flags, String data) throws LastErrorException;
 
-    int sethostname(String name, long len) throws LastErrorException;
+    static native int umount2(String target, int flags) throws LastErrorException;
 
-    int kill(int pid, int sig) throws LastErrorException;
+    static native int sethostname(String name, long len) throws LastErrorException;
 
-    int pipe2(int[] fds, int flags) throws LastErrorException;
+    static native int kill(int pid, int sig) throws LastErrorException;
 
-    int prctl(int option, long arg2, long arg3, long arg4, long arg5) throws LastErrorException;
+    static native int pipe2(int[] fds, int flags) throws LastErrorException;
 
-    int setsid() throws LastErrorException;
+    static native int prctl(int option, long arg2, long arg3, long arg4, long arg5) throws LastErrorException;
 
-    int setpriority(int which, int who, int prio) throws LastErrorException;
+    static native int setsid() throws LastErrorException;
 
-    long syscall(long number, Object... args) throws LastErrorException;
+    static native int setpriority(int which, int who, int prio) throws LastErrorException;
 
-    Pointer strerror(int errnum);
+    /** syscall(2) with integer (or pointer-value) arguments. */
+    static native long syscall(long number, long a1, long a2, long a3, long a4, long a5) throws LastErrorException;
 
-    int chdir(String path) throws LastErrorException;
+    /** syscall(2): a path, then an integer (fsopen). */
+    static native long syscall(long number, String a1, long a2) throws LastErrorException;
 
-    int fchdir(int fd) throws LastErrorException;
+    /** syscall(2): two paths (pivot_root). */
+    static native long syscall(long number, String a1, String a2) throws LastErrorException;
 
-    int mknod(String path, int mode, long dev) throws LastErrorException;
+    /** syscall(2): two integers, two strings (either may be null), an integer (fsconfig). */
+    static native long syscall(long number, long a1, long a2, String a3, String a4, long a5) throws LastErrorException;
 
-    int chmod(String path, int mode) throws LastErrorException;
+    /** syscall(2): fd, path, fd, path, flags (move_mount). */
+    static native long syscall(long number, long a1, String a2, long a3, String a4, long a5) throws LastErrorException;
 
-    int chown(String path, int uid, int gid) throws LastErrorException;
+    static native Pointer strerror(int errnum);
 
-    int lchown(String path, int uid, int gid) throws LastErrorException;
+    static native int chdir(String path) throws LastErrorException;
 
-    int symlink(String target, String linkpath) throws LastErrorException;
+    static native int fchdir(int fd) throws LastErrorException;
 
-    int unlink(String path) throws LastErrorException;
+    static native int mknod(String path, int mode, long dev) throws LastErrorException;
 
-    int ioctl(int fd, long request, Pointer arg) throws LastErrorException;
+    static native int chmod(String path, int mode) throws LastErrorException;
 
-    int waitpid(int pid, int[] status, int options) throws LastErrorException;
+    static native int chown(String path, int uid, int gid) throws LastErrorException;
 
-    int poll(Pointer fds, long nfds, int timeout) throws LastErrorException;
+    static native int lchown(String path, int uid, int gid) throws LastErrorException;
 
-    int dup(int fd) throws LastErrorException;
+    static native int symlink(String target, String linkpath) throws LastErrorException;
+
+    static native int unlink(String path) throws LastErrorException;
+
+    static native int ioctl(int fd, long request, Pointer arg) throws LastErrorException;
+
+    static native int waitpid(int pid, int[] status, int options) throws LastErrorException;
+
+    static native int poll(Pointer fds, long nfds, int timeout) throws LastErrorException;
+
+    static native int dup(int fd) throws LastErrorException;
 
     // posix_spawn(3) and friends: they return an error number instead of setting errno.
-    int posix_spawn(int[] pid, String path, Pointer fileActions, Pointer attr, String[] argv, String[] envp);
+    // argv and envp are NULL-terminated arrays of C strings (JNA's StringArray).
+    static native int posix_spawn(int[] pid, String path, Pointer fileActions, Pointer attr, Pointer argv, Pointer envp);
 
-    int posix_spawn_file_actions_init(Pointer fa);
+    static native int posix_spawn_file_actions_init(Pointer fa);
 
-    int posix_spawn_file_actions_destroy(Pointer fa);
+    static native int posix_spawn_file_actions_destroy(Pointer fa);
 
-    int posix_spawn_file_actions_addopen(Pointer fa, int fd, String path, int oflag, int mode);
+    static native int posix_spawn_file_actions_addopen(Pointer fa, int fd, String path, int oflag, int mode);
 
-    int posix_spawn_file_actions_adddup2(Pointer fa, int fd, int newfd);
+    static native int posix_spawn_file_actions_adddup2(Pointer fa, int fd, int newfd);
 
-    int posix_spawn_file_actions_addclose(Pointer fa, int fd);
+    static native int posix_spawn_file_actions_addclose(Pointer fa, int fd);
 
-    int posix_spawn_file_actions_addclosefrom_np(Pointer fa, int from);
+    static native int posix_spawn_file_actions_addclosefrom_np(Pointer fa, int from);
 
-    int posix_spawnattr_init(Pointer attr);
+    static native int posix_spawnattr_init(Pointer attr);
 
-    int posix_spawnattr_destroy(Pointer attr);
+    static native int posix_spawnattr_destroy(Pointer attr);
 
-    int posix_spawnattr_setflags(Pointer attr, short flags);
+    static native int posix_spawnattr_setflags(Pointer attr, short flags);
 
-    int posix_spawnattr_setsigmask(Pointer attr, Pointer sigset);
+    static native int posix_spawnattr_setsigmask(Pointer attr, Pointer sigset);
 
-    int posix_spawnattr_setsigdefault(Pointer attr, Pointer sigset);
+    static native int posix_spawnattr_setsigdefault(Pointer attr, Pointer sigset);
 
-    int sigemptyset(Pointer set);
+    static native int sigemptyset(Pointer set);
 
-    int sigfillset(Pointer set);
+    static native int sigfillset(Pointer set);
 }

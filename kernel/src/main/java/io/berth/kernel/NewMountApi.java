@@ -1,7 +1,6 @@
 package io.berth.kernel;
 
 import com.sun.jna.LastErrorException;
-import com.sun.jna.Pointer;
 import java.nio.file.Path;
 
 /**
@@ -27,14 +26,13 @@ public final class NewMountApi {
     private static final long MOVE_MOUNT_F_EMPTY_PATH = 0x4;
     private static final long AT_FDCWD = -100;
 
-    private static final Libc LIBC = Libc.INSTANCE;
 
     private NewMountApi() {
     }
 
     public static Fd fsopen(String fstype) {
         try {
-            return new Fd((int) LIBC.syscall(SYS_FSOPEN, fstype, FSOPEN_CLOEXEC), "fsopen " + fstype);
+            return new Fd((int) Libc.syscall(SYS_FSOPEN, fstype, FSOPEN_CLOEXEC), "fsopen " + fstype);
         } catch (LastErrorException e) {
             throw new SyscallException("fsopen", fstype, e.getErrorCode());
         }
@@ -42,7 +40,7 @@ public final class NewMountApi {
 
     public static void setString(Fd fs, String key, String value) {
         try {
-            LIBC.syscall(SYS_FSCONFIG, (long) fs.get(), FSCONFIG_SET_STRING, key, value, 0L);
+            Libc.syscall(SYS_FSCONFIG, fs.get(), FSCONFIG_SET_STRING, key, value, 0);
         } catch (LastErrorException e) {
             throw new SyscallException("fsconfig", fs + " " + key + "=" + value, e.getErrorCode());
         }
@@ -50,7 +48,7 @@ public final class NewMountApi {
 
     public static void setFd(Fd fs, String key, Fd value) {
         try {
-            LIBC.syscall(SYS_FSCONFIG, (long) fs.get(), FSCONFIG_SET_FD, key, Pointer.NULL, (long) value.get());
+            Libc.syscall(SYS_FSCONFIG, fs.get(), FSCONFIG_SET_FD, key, null, value.get());
         } catch (LastErrorException e) {
             throw new SyscallException("fsconfig", fs + " " + key + "=" + value, e.getErrorCode());
         }
@@ -58,7 +56,7 @@ public final class NewMountApi {
 
     public static void create(Fd fs) {
         try {
-            LIBC.syscall(SYS_FSCONFIG, (long) fs.get(), FSCONFIG_CMD_CREATE, Pointer.NULL, Pointer.NULL, 0L);
+            Libc.syscall(SYS_FSCONFIG, fs.get(), FSCONFIG_CMD_CREATE, null, null, 0);
         } catch (LastErrorException e) {
             throw new SyscallException("fsconfig", fs + " FSCONFIG_CMD_CREATE", e.getErrorCode());
         }
@@ -67,7 +65,7 @@ public final class NewMountApi {
     /** fsmount(2): a detached mount of the configured superblock with MOUNT_ATTR_* flags. */
     public static Fd fsmount(Fd fs, long attrs) {
         try {
-            return new Fd((int) LIBC.syscall(SYS_FSMOUNT, (long) fs.get(), FSMOUNT_CLOEXEC, attrs), "fsmount of " + fs);
+            return new Fd((int) Libc.syscall(SYS_FSMOUNT, fs.get(), FSMOUNT_CLOEXEC, attrs, 0, 0), "fsmount of " + fs);
         } catch (LastErrorException e) {
             throw new SyscallException("fsmount", fs.toString(), e.getErrorCode());
         }
@@ -76,7 +74,7 @@ public final class NewMountApi {
     /** move_mount(2) of a detached mount onto {@code target}, resolved against the calling thread's root and cwd. */
     public static void moveMount(Fd mount, Path target) {
         try {
-            LIBC.syscall(SYS_MOVE_MOUNT, (long) mount.get(), "", AT_FDCWD, target.toString(), MOVE_MOUNT_F_EMPTY_PATH);
+            Libc.syscall(SYS_MOVE_MOUNT, mount.get(), "", AT_FDCWD, target.toString(), MOVE_MOUNT_F_EMPTY_PATH);
         } catch (LastErrorException e) {
             throw new SyscallException("move_mount", mount + " to " + target, e.getErrorCode());
         }

@@ -2,6 +2,7 @@ package io.berth.kernel;
 
 import com.sun.jna.LastErrorException;
 import com.sun.jna.Memory;
+import com.sun.jna.Pointer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,7 +15,6 @@ public final class Processes {
     public static final int WNOHANG = 1;
     private static final int PRIO_PROCESS = 0;
 
-    private static final Libc LIBC = Libc.INSTANCE;
 
     private Processes() {
     }
@@ -39,7 +39,7 @@ public final class Processes {
         int[] status = new int[1];
         while (true) {
             try {
-                int r = LIBC.waitpid(pid, status, options);
+                int r = Libc.waitpid(pid, status, options);
                 return r == 0 ? null : WaitStatus.decode(status[0]);
             } catch (LastErrorException e) {
                 if (e.getErrorCode() != Errno.EINTR) {
@@ -55,7 +55,7 @@ public final class Processes {
      */
     public static void setsid() {
         try {
-            LIBC.setsid();
+            Libc.setsid();
         } catch (LastErrorException e) {
             throw new SyscallException("setsid", "pid " + ProcessHandle.current().pid(), e.getErrorCode());
         }
@@ -73,7 +73,7 @@ public final class Processes {
                 for (Path task : tasks.toList()) {
                     int tid = Integer.parseInt(task.getFileName().toString());
                     try {
-                        LIBC.setpriority(PRIO_PROCESS, tid, nice);
+                        Libc.setpriority(PRIO_PROCESS, tid, nice);
                     } catch (LastErrorException e) {
                         if (e.getErrorCode() != Errno.ESRCH) {
                             throw new SyscallException("setpriority", "thread " + tid + " nice " + nice, e.getErrorCode());
@@ -117,7 +117,7 @@ public final class Processes {
     /** pidfd_open(2): a descriptor that stays bound to this process even if the number is reused. */
     public static Fd pidfdOpen(int pid) {
         try {
-            return new Fd((int) LIBC.syscall(SYS_PIDFD_OPEN, (long) pid, 0L), "pidfd " + pid);
+            return new Fd((int) Libc.syscall(SYS_PIDFD_OPEN, pid, 0, 0, 0, 0), "pidfd " + pid);
         } catch (LastErrorException e) {
             throw new SyscallException("pidfd_open", "pid " + pid, e.getErrorCode());
         }
@@ -126,7 +126,7 @@ public final class Processes {
     /** pivot_root(2) for the calling thread (it must have unshared CLONE_FS and CLONE_NEWNS). */
     public static void pivotRoot(Path newRoot, Path putOld) {
         try {
-            LIBC.syscall(SYS_PIVOT_ROOT, newRoot.toString(), putOld.toString());
+            Libc.syscall(SYS_PIVOT_ROOT, newRoot.toString(), putOld.toString());
         } catch (LastErrorException e) {
             throw new SyscallException("pivot_root", newRoot + " " + putOld, e.getErrorCode());
         }
@@ -135,7 +135,7 @@ public final class Processes {
     /** The soft and hard limit of {@code resource} for {@code pid} (prlimit(2), no change). */
     public static long[] getrlimit(int pid, int resource) {
         try (Memory old = new Memory(16)) {
-            LIBC.syscall(SYS_PRLIMIT64, (long) pid, (long) resource, com.sun.jna.Pointer.NULL, old);
+            Libc.syscall(SYS_PRLIMIT64, pid, resource, 0, Pointer.nativeValue(old), 0);
             return new long[] {old.getLong(0), old.getLong(8)};
         } catch (LastErrorException e) {
             throw new SyscallException("prlimit", "pid " + pid + " resource " + resource, e.getErrorCode());
@@ -147,7 +147,7 @@ public final class Processes {
         try (Memory m = new Memory(16)) {
             m.setLong(0, soft);
             m.setLong(8, hard);
-            LIBC.syscall(SYS_PRLIMIT64, (long) pid, (long) resource, m, com.sun.jna.Pointer.NULL);
+            Libc.syscall(SYS_PRLIMIT64, pid, resource, Pointer.nativeValue(m), 0, 0);
         } catch (LastErrorException e) {
             throw new SyscallException("prlimit", "pid " + pid + " resource " + resource + " soft " + soft + " hard " + hard,
                     e.getErrorCode());

@@ -1,6 +1,7 @@
 package io.berth.kernel;
 
 import com.sun.jna.Memory;
+import com.sun.jna.StringArray;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,7 +17,6 @@ public final class Spawn {
     private static final short POSIX_SPAWN_SETSIGDEF = 0x04;
     private static final short POSIX_SPAWN_SETSIGMASK = 0x08;
     private static final short POSIX_SPAWN_SETSID = 0x80;
-    private static final Libc LIBC = Libc.INSTANCE;
 
     private final List<Action> actions = new ArrayList<>();
     private final List<String> described = new ArrayList<>();
@@ -63,41 +63,40 @@ public final class Spawn {
      */
     public int spawn(Path path, List<String> argv, List<String> env) {
         try (Memory fa = new Memory(256); Memory attr = new Memory(512); Memory sigs = new Memory(128)) {
-            check(LIBC.posix_spawn_file_actions_init(fa), "posix_spawn_file_actions_init", path);
-            check(LIBC.posix_spawnattr_init(attr), "posix_spawnattr_init", path);
+            check(Libc.posix_spawn_file_actions_init(fa), "posix_spawn_file_actions_init", path);
+            check(Libc.posix_spawnattr_init(attr), "posix_spawnattr_init", path);
             try {
                 for (Action a : actions) {
                     switch (a) {
-                        case Open o -> check(LIBC.posix_spawn_file_actions_addopen(fa, o.fd(), o.path(), o.flags(), o.mode()),
+                        case Open o -> check(Libc.posix_spawn_file_actions_addopen(fa, o.fd(), o.path(), o.flags(), o.mode()),
                                 "posix_spawn_file_actions_addopen " + o.path(), path);
-                        case Dup2 d -> check(LIBC.posix_spawn_file_actions_adddup2(fa, d.from(), d.to()),
+                        case Dup2 d -> check(Libc.posix_spawn_file_actions_adddup2(fa, d.from(), d.to()),
                                 "posix_spawn_file_actions_adddup2", path);
-                        case Close c -> check(LIBC.posix_spawn_file_actions_addclose(fa, c.fd()),
+                        case Close c -> check(Libc.posix_spawn_file_actions_addclose(fa, c.fd()),
                                 "posix_spawn_file_actions_addclose", path);
                     }
                 }
-                check(LIBC.posix_spawn_file_actions_addclosefrom_np(fa, 3), "posix_spawn_file_actions_addclosefrom_np", path);
-                LIBC.sigemptyset(sigs);
-                check(LIBC.posix_spawnattr_setsigmask(attr, sigs), "posix_spawnattr_setsigmask", path);
-                LIBC.sigfillset(sigs);
-                check(LIBC.posix_spawnattr_setsigdefault(attr, sigs), "posix_spawnattr_setsigdefault", path);
-                check(LIBC.posix_spawnattr_setflags(attr,
+                check(Libc.posix_spawn_file_actions_addclosefrom_np(fa, 3), "posix_spawn_file_actions_addclosefrom_np", path);
+                Libc.sigemptyset(sigs);
+                check(Libc.posix_spawnattr_setsigmask(attr, sigs), "posix_spawnattr_setsigmask", path);
+                Libc.sigfillset(sigs);
+                check(Libc.posix_spawnattr_setsigdefault(attr, sigs), "posix_spawnattr_setsigdefault", path);
+                check(Libc.posix_spawnattr_setflags(attr,
                         (short) (POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSID)),
                         "posix_spawnattr_setflags", path);
                 int[] pid = new int[1];
-                var args = new String[argv.size() + 1];
-                for (int i = 0; i < argv.size(); i++) args[i] = argv.get(i);
-                var envp = new String[env.size() + 1];
-                for (int i = 0; i < env.size(); i++) envp[i] = env.get(i);
-                int err = LIBC.posix_spawn(pid, path.toString(), fa, attr, args, envp);
+                // StringArray: NULL-terminated arrays of C strings, as execve wants
+                var args = new StringArray(argv.toArray(new String[0]));
+                var envp = new StringArray(env.toArray(new String[0]));
+                int err = Libc.posix_spawn(pid, path.toString(), fa, attr, args, envp);
                 if (err != 0) {
                     throw new SyscallException("posix_spawn", path + " " + argv
                             + (described.isEmpty() ? "" : " (file actions: " + String.join(", ", described) + ")"), err);
                 }
                 return pid[0];
             } finally {
-                LIBC.posix_spawn_file_actions_destroy(fa);
-                LIBC.posix_spawnattr_destroy(attr);
+                Libc.posix_spawn_file_actions_destroy(fa);
+                Libc.posix_spawnattr_destroy(attr);
             }
         }
     }

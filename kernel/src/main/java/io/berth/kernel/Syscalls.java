@@ -23,14 +23,13 @@ public final class Syscalls {
     public static final int O_CLOEXEC = 02000000;
     public static final int O_PATH = 010000000;
 
-    private static final Libc LIBC = Libc.INSTANCE;
 
     private Syscalls() {
     }
 
     public static String strerror(int errno) {
         try {
-            return LIBC.strerror(errno).getString(0);
+            return Libc.strerror(errno).getString(0);
         } catch (RuntimeException | Error e) {
             return "errno " + errno;
         }
@@ -39,7 +38,7 @@ public final class Syscalls {
     public static Fd open(Path path, int flags, int mode) {
         while (true) {
             try {
-                return new Fd(LIBC.open(path.toString(), flags | O_CLOEXEC, mode), path.toString());
+                return new Fd(Libc.open(path.toString(), flags | O_CLOEXEC, mode), path.toString());
             } catch (LastErrorException e) {
                 if (e.getErrorCode() != Errno.EINTR) {
                     throw new SyscallException("open", path + " (flags 0" + Integer.toOctalString(flags) + ")",
@@ -55,7 +54,7 @@ public final class Syscalls {
 
     static void close(int fd) {
         try {
-            LIBC.close(fd);
+            Libc.close(fd);
         } catch (LastErrorException e) {
             // close(2): after EINTR the fd is released anyway on Linux; never retry.
             if (e.getErrorCode() != Errno.EINTR) {
@@ -67,7 +66,7 @@ public final class Syscalls {
     /** unshare(2) on the calling thread. */
     public static void unshare(int flags) {
         try {
-            LIBC.unshare(flags);
+            Libc.unshare(flags);
         } catch (LastErrorException e) {
             throw new SyscallException("unshare", Namespace.describe(flags), e.getErrorCode());
         }
@@ -76,7 +75,7 @@ public final class Syscalls {
     /** setns(2): moves the calling thread into the namespace that {@code nsFd} refers to. */
     public static void setns(Fd nsFd, Namespace type) {
         try {
-            LIBC.setns(nsFd.get(), type.cloneFlag);
+            Libc.setns(nsFd.get(), type.cloneFlag);
         } catch (LastErrorException e) {
             throw new SyscallException("setns", nsFd + " " + Namespace.describe(type.cloneFlag), e.getErrorCode());
         }
@@ -91,7 +90,7 @@ public final class Syscalls {
 
     public static void mount(String source, Path target, String fstype, long flags, String data) {
         try {
-            LIBC.mount(source, target.toString(), fstype, flags, data);
+            Libc.mount(source, target.toString(), fstype, flags, data);
         } catch (LastErrorException e) {
             throw new SyscallException("mount", (fstype == null ? source : fstype + " " + source) + " on " + target
                     + " (" + MountFlags.describe(flags) + (data == null || data.isEmpty() ? "" : ", " + data) + ")",
@@ -102,7 +101,7 @@ public final class Syscalls {
     /** umount2(2); flags e.g. {@link MountFlags#MNT_DETACH}. */
     public static void umount2(Path target, int flags) {
         try {
-            LIBC.umount2(target.toString(), flags);
+            Libc.umount2(target.toString(), flags);
         } catch (LastErrorException e) {
             throw new SyscallException("umount2", target + (flags == 0 ? "" : " (" + MountFlags.describeUmount(flags) + ")"),
                     e.getErrorCode());
@@ -112,7 +111,7 @@ public final class Syscalls {
     /** sethostname(2) in the calling thread's UTS namespace. */
     public static void sethostname(String name) {
         try {
-            LIBC.sethostname(name, name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length);
+            Libc.sethostname(name, name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length);
         } catch (LastErrorException e) {
             throw new SyscallException("sethostname", name, e.getErrorCode());
         }
@@ -121,7 +120,7 @@ public final class Syscalls {
     /** kill(2); returns false when the process no longer exists (ESRCH). */
     public static boolean kill(int pid, int signal) {
         try {
-            LIBC.kill(pid, signal);
+            Libc.kill(pid, signal);
             return true;
         } catch (LastErrorException e) {
             if (e.getErrorCode() == Errno.ESRCH) {
@@ -133,6 +132,6 @@ public final class Syscalls {
 
     /** The calling thread's kernel thread id (gettid(2), syscall 186 on x86_64). */
     public static int gettid() {
-        return (int) LIBC.syscall(186);
+        return (int) Libc.syscall(186, 0, 0, 0, 0, 0);
     }
 }

@@ -1,7 +1,6 @@
 package io.berth.kernel.netlink;
 
 import com.sun.jna.LastErrorException;
-import com.sun.jna.Library;
 import com.sun.jna.Native;
 import com.sun.jna.Pointer;
 
@@ -9,20 +8,25 @@ import com.sun.jna.Pointer;
  * Raw glibc socket entry points for netlink(7). Package-private: everything else goes through the
  * checked wrappers in {@link NetlinkSyscalls}. Declaring {@link LastErrorException} makes JNA
  * capture errno right after the call, on the same thread (same pattern as io.berth.kernel.Libc,
- * which is package-private to its own package).
+ * which is package-private to its own package), and bound the same way: JNA direct mapping.
  */
-interface NetlinkLibc extends Library {
-    NetlinkLibc INSTANCE = Native.load("c", NetlinkLibc.class);
+final class NetlinkLibc {
+    static {
+        Native.register(NetlinkLibc.class, "c");
+    }
 
-    int socket(int domain, int type, int protocol) throws LastErrorException;
+    private NetlinkLibc() {
+    }
 
-    int bind(int fd, byte[] addr, int addrlen) throws LastErrorException;
+    static native int socket(int domain, int type, int protocol) throws LastErrorException;
 
-    int getsockname(int fd, byte[] addr, int[] addrlen) throws LastErrorException;
+    static native int bind(int fd, byte[] addr, int addrlen) throws LastErrorException;
 
-    int setsockopt(int fd, int level, int optname, byte[] optval, int optlen) throws LastErrorException;
+    static native int getsockname(int fd, byte[] addr, int[] addrlen) throws LastErrorException;
 
-    long sendto(int fd, byte[] buf, long len, int flags, Pointer destAddr, int addrlen) throws LastErrorException;
+    static native int setsockopt(int fd, int level, int optname, byte[] optval, int optlen) throws LastErrorException;
 
-    long recvfrom(int fd, Pointer buf, long len, int flags, Pointer srcAddr, Pointer addrlen) throws LastErrorException;
+    static native long sendto(int fd, byte[] buf, long len, int flags, Pointer destAddr, int addrlen) throws LastErrorException;
+
+    static native long recvfrom(int fd, Pointer buf, long len, int flags, Pointer srcAddr, Pointer addrlen) throws LastErrorException;
 }

@@ -31,15 +31,13 @@ public final class NetlinkSyscalls {
     /** Strict checking of dump requests' headers (rtnetlink since 4.20). */
     public static final int NETLINK_GET_STRICT_CHK = 12;
 
-    private static final NetlinkLibc LIBC = NetlinkLibc.INSTANCE;
-
     private NetlinkSyscalls() {
     }
 
     /** socket(AF_NETLINK, SOCK_RAW|SOCK_CLOEXEC, protocol) in the calling thread's network namespace. */
     public static Fd socket(int protocol) {
         try {
-            return new Fd(LIBC.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol), "netlink socket (protocol " + protocol + ")");
+            return new Fd(NetlinkLibc.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol), "netlink socket (protocol " + protocol + ")");
         } catch (LastErrorException e) {
             throw new SyscallException("socket", "AF_NETLINK SOCK_RAW|SOCK_CLOEXEC protocol " + protocol, e.getErrorCode());
         }
@@ -49,7 +47,7 @@ public final class NetlinkSyscalls {
     public static void bindAutoPort(Fd fd) {
         byte[] addr = sockaddrNl(0, 0);
         try {
-            LIBC.bind(fd.get(), addr, addr.length);
+            NetlinkLibc.bind(fd.get(), addr, addr.length);
         } catch (LastErrorException e) {
             throw new SyscallException("bind", fd + " sockaddr_nl{pid 0, groups 0}", e.getErrorCode());
         }
@@ -60,7 +58,7 @@ public final class NetlinkSyscalls {
         byte[] addr = new byte[12];
         int[] len = {addr.length};
         try {
-            LIBC.getsockname(fd.get(), addr, len);
+            NetlinkLibc.getsockname(fd.get(), addr, len);
         } catch (LastErrorException e) {
             throw new SyscallException("getsockname", fd.toString(), e.getErrorCode());
         }
@@ -70,7 +68,7 @@ public final class NetlinkSyscalls {
     public static void setsockoptInt(Fd fd, int level, int option, int value) {
         byte[] v = ByteBuffer.allocate(4).order(ByteOrder.nativeOrder()).putInt(value).array();
         try {
-            LIBC.setsockopt(fd.get(), level, option, v, v.length);
+            NetlinkLibc.setsockopt(fd.get(), level, option, v, v.length);
         } catch (LastErrorException e) {
             throw new SyscallException("setsockopt", fd + " level " + level + " option " + option + " = " + value, e.getErrorCode());
         }
@@ -81,7 +79,7 @@ public final class NetlinkSyscalls {
         byte[] tv = ByteBuffer.allocate(16).order(ByteOrder.nativeOrder())
                 .putLong(millis / 1000).putLong((millis % 1000) * 1000).array();
         try {
-            LIBC.setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, tv, tv.length);
+            NetlinkLibc.setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, tv, tv.length);
         } catch (LastErrorException e) {
             throw new SyscallException("setsockopt", fd + " SO_RCVTIMEO " + millis + " ms", e.getErrorCode());
         }
@@ -91,7 +89,7 @@ public final class NetlinkSyscalls {
     public static void send(Fd fd, byte[] message, int length) {
         while (true) {
             try {
-                long n = LIBC.sendto(fd.get(), message, length, 0, null, 0);
+                long n = NetlinkLibc.sendto(fd.get(), message, length, 0, null, 0);
                 if (n != length) {
                     throw new SyscallException("sendto", fd + " " + length + " bytes (sent " + n + ")", Errno.EIO);
                 }
@@ -112,7 +110,7 @@ public final class NetlinkSyscalls {
     public static int receive(Fd fd, Memory buffer) {
         while (true) {
             try {
-                return (int) LIBC.recvfrom(fd.get(), buffer, buffer.size(), 0, null, null);
+                return (int) NetlinkLibc.recvfrom(fd.get(), buffer, buffer.size(), 0, null, null);
             } catch (LastErrorException e) {
                 if (e.getErrorCode() != Errno.EINTR) {
                     throw new SyscallException("recvfrom", fd.toString(), e.getErrorCode());

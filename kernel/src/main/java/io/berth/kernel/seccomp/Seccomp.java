@@ -1,9 +1,9 @@
 package io.berth.kernel.seccomp;
 
 import com.sun.jna.LastErrorException;
-import com.sun.jna.Library;
 import com.sun.jna.Memory;
 import com.sun.jna.Native;
+import com.sun.jna.Pointer;
 import io.berth.kernel.SyscallException;
 
 /**
@@ -15,10 +15,13 @@ public final class Seccomp {
     private static final long SYS_SECCOMP = 317;
     private static final long SECCOMP_SET_MODE_FILTER = 1;
 
-    private interface C extends Library {
-        C INSTANCE = Native.load("c", C.class);
+    /** syscall(2), bound by JNA direct mapping (no proxy class; see io.berth.kernel.Libc). */
+    private static final class C {
+        static {
+            Native.register(C.class, "c");
+        }
 
-        long syscall(long number, Object... args) throws LastErrorException;
+        static native long syscall(long number, long a1, long a2, long a3) throws LastErrorException;
     }
 
     private Seccomp() {
@@ -30,7 +33,7 @@ public final class Seccomp {
             prog.write(0, filter, 0, filter.length);
             fprog.setShort(0, (short) n); // struct sock_fprog { unsigned short len; struct sock_filter *filter; }
             fprog.setPointer(8, prog);
-            C.INSTANCE.syscall(SYS_SECCOMP, SECCOMP_SET_MODE_FILTER, 0L, fprog);
+            C.syscall(SYS_SECCOMP, SECCOMP_SET_MODE_FILTER, 0, Pointer.nativeValue(fprog));
         } catch (LastErrorException e) {
             throw new SyscallException("seccomp", "SECCOMP_SET_MODE_FILTER (" + n + " instructions)", e.getErrorCode());
         }
@@ -38,6 +41,10 @@ public final class Seccomp {
 
     /** Loads the native bindings now, on a normal thread (a tainted thread cannot start JNA's helpers). */
     public static void preload() {
-        C.INSTANCE.hashCode();
+        try {
+            Class.forName(C.class.getName(), true, C.class.getClassLoader());
+        } catch (ClassNotFoundException e) {
+            throw new IllegalStateException(e);
+        }
     }
 }
