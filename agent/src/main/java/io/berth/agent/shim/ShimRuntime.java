@@ -6,6 +6,7 @@ import io.berth.agent.domain.BerthException;
 import io.berth.agent.domain.RuntimeInfo.CgroupDriver;
 import io.berth.agent.host.CgroupPaths;
 import io.berth.agent.log.Log;
+import io.berth.kernel.Processes;
 import io.berth.shim.api.CgroupSpec;
 import io.berth.shim.api.ContainerSpec;
 import io.berth.shim.api.ExecRequest;
@@ -156,6 +157,26 @@ public final class ShimRuntime implements ContainerRuntime {
         }
     }
 
+    /**
+     * The container's process as the shim reports it, with its start time read from /proc in
+     * between two looks at the shim: running at both with the same pid, the process was the
+     * container's throughout, so the start time is its own.
+     */
+    @Override
+    public java.util.Optional<ContainerPlan.NamespaceJoin> pidNamespace(String bundle) {
+        Observed before = observe(bundle);
+        if (before.phase() != Observed.Phase.RUNNING || before.pid() <= 0) {
+            return java.util.Optional.empty();
+        }
+        long startTime = Processes.startTime(before.pid());
+        Observed after = observe(bundle);
+        if (startTime < 0 || after.phase() != Observed.Phase.RUNNING || after.pid() != before.pid()) {
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.of(new ContainerPlan.NamespaceJoin("PID", "/proc/" + before.pid() + "/ns/pid",
+                before.pid(), startTime));
+    }
+
     private static Observed observed(State s, String bundle) {
         return switch (s.getStatus()) {
             case CREATED -> new Observed(Observed.Phase.CREATED, s.getPid(), 0, 0, 0, "", "");
@@ -299,7 +320,8 @@ public final class ShimRuntime implements ContainerRuntime {
                 .setResources(resources(p.resources()))
                 .setLogPath(p.logPath());
         for (var ns : p.namespaces()) {
-            spec.addNamespaces(NamespaceRef.newBuilder().setType(NamespaceRef.Type.valueOf(ns.type())).setPath(ns.path()));
+            spec.addNamespaces(NamespaceRef.newBuilder().setType(NamespaceRef.Type.valueOf(ns.type())).setPath(ns.path())
+                    .setOwnerPid(ns.ownerPid()).setOwnerStartTime(ns.ownerStartTime()));
         }
         for (var m : p.mounts()) {
             spec.addMounts(Mount.newBuilder()
