@@ -42,26 +42,31 @@ public final class ShimRuntime implements ContainerRuntime {
     private final ShimPool pool;
     private final String reportSocket;
     private final int statsIntervalMs;
+    private final ContainerSpec.ProcMount procMount;
 
     /** Every container launches its own shim JVM; shims report nowhere (tests, tools). */
     public ShimRuntime(Path shimLibDir, CgroupDriver driver) {
-        this(shimLibDir, driver, null, null, Duration.ZERO);
+        this(shimLibDir, driver, null, null, Duration.ZERO, false);
     }
 
-    private ShimRuntime(Path shimLibDir, CgroupDriver driver, ShimPool pool, Path reportSocket, Duration statsInterval) {
+    private ShimRuntime(Path shimLibDir, CgroupDriver driver, ShimPool pool, Path reportSocket, Duration statsInterval,
+            boolean procHelper) {
         this.shimLibDir = shimLibDir;
         this.driver = driver;
         this.pool = pool;
         this.reportSocket = reportSocket == null ? "" : reportSocket.toString();
         this.statsIntervalMs = (int) statsInterval.toMillis();
+        this.procMount = procHelper ? ContainerSpec.ProcMount.HELPER : ContainerSpec.ProcMount.AUTO;
     }
 
     /**
      * Containers go to idle shims started ahead ({@link ShimPool}; {@code poolSize} 0: none), and
      * their shims report to {@code reportSocket} ({@code ShimReports}), a stats sample every {@code statsInterval}.
+     * With {@code procHelper} every shim mounts /proc through a helper process, as kernels before
+     * 6.18 need (the agent's {@code proc_mount = "helper"}); else only where the kernel needs it.
      */
     public static ShimRuntime withPool(Path shimLibDir, Path poolDir, int poolSize, CgroupDriver driver,
-            Path reportSocket, Duration statsInterval) {
+            Path reportSocket, Duration statsInterval, boolean procHelper) {
         ShimPool pool = null;
         if (poolSize > 0) {
             try {
@@ -71,7 +76,7 @@ public final class ShimRuntime implements ContainerRuntime {
                 LOG.warn("no idle shims: " + e.getMessage(), "shim_dir", shimLibDir, "pool_dir", poolDir);
             }
         }
-        return new ShimRuntime(shimLibDir, driver, pool, reportSocket, statsInterval);
+        return new ShimRuntime(shimLibDir, driver, pool, reportSocket, statsInterval, procHelper);
     }
 
     /** Stops the idle shims (shims that run containers are not touched). */
@@ -83,7 +88,7 @@ public final class ShimRuntime implements ContainerRuntime {
     public void create(ContainerPlan plan) {
         try {
             ContainerSpec spec = spec(plan, driver).toBuilder()
-                    .setReportSocket(reportSocket).setStatsIntervalMs(statsIntervalMs).build();
+                    .setReportSocket(reportSocket).setStatsIntervalMs(statsIntervalMs).setProcMount(procMount).build();
             if (pool != null) {
                 pool.launch(Path.of(plan.bundleDir()), spec);
             } else {
