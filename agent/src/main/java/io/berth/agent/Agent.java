@@ -92,7 +92,8 @@ public final class Agent {
             cleanups.push("close pod network", network::close);
             // Shims push their samples and exits to RUN_DIR/shims.sock (ShimReports, started below).
             var shims = ShimRuntime.withPool(Path.of(config.shimDir()), config.runDirPath().resolve("shim-pool"),
-                    config.shimPool(), driver, config.runDirPath().resolve(ShimReports.SOCKET), config.statsInterval());
+                    config.shimPool(), driver, config.runDirPath().resolve(ShimReports.SOCKET), config.statsInterval(),
+                    config.procMount().equals("helper"));
             cleanups.push("stop idle shims", shims::close);
             var pods = new PodManager(config.stateDirPath(), config.runDirPath(), new KernelPodNamespaces(),
                     new KernelPodCgroups(Cgroups.host(), driver), network,

@@ -131,9 +131,14 @@ public final class FileOps {
 
     /** pipe2(2) with O_CLOEXEC: [read end, write end]. */
     public static Fd[] pipe(String what) {
+        return pipe(what, 0);
+    }
+
+    /** pipe2(2) with O_CLOEXEC and {@code flags} (e.g. {@link Syscalls#O_NONBLOCK}): [read end, write end]. */
+    public static Fd[] pipe(String what, int flags) {
         int[] fds = new int[2];
         try {
-            Libc.pipe2(fds, Syscalls.O_CLOEXEC);
+            Libc.pipe2(fds, Syscalls.O_CLOEXEC | flags);
         } catch (LastErrorException e) {
             throw new SyscallException("pipe2", what, e.getErrorCode());
         }

@@ -69,7 +69,7 @@ final class Libc {
     /** syscall(2): two integers, two strings (either may be null), an integer (fsconfig). */
     static native long syscall(long number, long a1, long a2, String a3, String a4, long a5) throws LastErrorException;
 
-    /** syscall(2): fd, path, fd, path, flags (move_mount). */
+    /** syscall(2): fd, path, fd, path, flags (move_mount; open_tree uses the first three and flags). */
     static native long syscall(long number, long a1, String a2, long a3, String a4, long a5) throws LastErrorException;
 
     static native Pointer strerror(int errnum);

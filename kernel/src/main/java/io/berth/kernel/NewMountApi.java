@@ -4,11 +4,13 @@ import com.sun.jna.LastErrorException;
 import java.nio.file.Path;
 
 /**
- * The new mount API (fsopen(2), fsconfig(2), fsmount(2), move_mount(2); Linux 5.2+). berth uses it
- * for the one mount that cannot be made the classic way from a JVM: procfs for a new PID namespace,
- * via procfs's {@code pidns} parameter (Linux 6.18+, see the spike notes §2).
+ * The new mount API (fsopen(2), fsconfig(2), fsmount(2), open_tree(2), move_mount(2); Linux 5.2+).
+ * berth uses it for the one mount that cannot be made the classic way from a JVM: procfs for a new
+ * PID namespace, via procfs's {@code pidns} parameter (Linux 6.18+, see the spike notes §2), or,
+ * on older kernels, as a detached copy of a procfs mount a helper process made.
  */
 public final class NewMountApi {
+    private static final long SYS_OPEN_TREE = 428;
     private static final long SYS_MOVE_MOUNT = 429;
     private static final long SYS_FSOPEN = 430;
     private static final long SYS_FSCONFIG = 431;
@@ -24,6 +26,8 @@ public final class NewMountApi {
     public static final long MOUNT_ATTR_NODEV = 0x4;
     public static final long MOUNT_ATTR_NOEXEC = 0x8;
     private static final long MOVE_MOUNT_F_EMPTY_PATH = 0x4;
+    private static final long OPEN_TREE_CLONE = 1;
+    private static final long OPEN_TREE_CLOEXEC = Syscalls.O_CLOEXEC;
     private static final long AT_FDCWD = -100;
 
 
@@ -68,6 +72,21 @@ public final class NewMountApi {
             return new Fd((int) Libc.syscall(SYS_FSMOUNT, fs.get(), FSMOUNT_CLOEXEC, attrs, 0, 0), "fsmount of " + fs);
         } catch (LastErrorException e) {
             throw new SyscallException("fsmount", fs.toString(), e.getErrorCode());
+        }
+    }
+
+    /**
+     * open_tree(2) with OPEN_TREE_CLONE: a detached copy of the mount at {@code path} (resolved against
+     * the calling thread's root and cwd, in its mount namespace; without its submounts), with the same
+     * superblock and mount flags. It outlives the original's unmounting, and {@link #moveMount} can
+     * attach it in another mount namespace.
+     */
+    public static Fd openTreeClone(Path path) {
+        try {
+            return new Fd((int) Libc.syscall(SYS_OPEN_TREE, AT_FDCWD, path.toString(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC, null, 0),
+                    "open_tree clone of " + path);
+        } catch (LastErrorException e) {
+            throw new SyscallException("open_tree", path + " (OPEN_TREE_CLONE)", e.getErrorCode());
         }
     }
 

@@ -63,9 +63,9 @@ final class Spawner implements Runnable {
         this.stdio = stdio;
     }
 
-    /** Which namespaces to join (pinned file) and which to create, from the spec. */
-    static Map<Namespace, String> namespaces(ContainerSpec spec) {
-        var m = new EnumMap<Namespace, String>(Namespace.class);
+    /** Which namespaces to join (a non-empty path) and which to create (an empty one), from the spec. */
+    static Map<Namespace, NamespaceRef> namespaces(ContainerSpec spec) {
+        var m = new EnumMap<Namespace, NamespaceRef>(Namespace.class);
         for (NamespaceRef ref : spec.getNamespacesList()) {
             Namespace ns = switch (ref.getType()) {
                 case NET -> Namespace.NET;
@@ -76,9 +76,33 @@ final class Spawner implements Runnable {
                 case CGROUP -> Namespace.CGROUP;
                 case UNRECOGNIZED -> throw new IllegalArgumentException("unknown namespace type in spec");
             };
-            m.put(ns, ref.getPath());
+            m.put(ns, ref);
         }
         return m;
+    }
+
+    /** A new namespace of this type: listed with an empty path (not listed: the host's). */
+    private static boolean creates(Map<Namespace, NamespaceRef> ns, Namespace n) {
+        return ns.containsKey(n) && ns.get(n).getPath().isEmpty();
+    }
+
+    /**
+     * setns into the namespace at the ref's path. One of another container's process (owner_pid
+     * set: PID mode TARGET) is joined only if, once its file is open, that pid is still the
+     * process the agent saw: then the open file is that process's namespace, not that of a
+     * process which took over the number after it exited.
+     */
+    private static void join(NamespaceRef ref, Namespace n) throws IOException {
+        try (Fd fd = Syscalls.open(Path.of(ref.getPath()), Syscalls.O_RDONLY)) {
+            if (ref.getOwnerPid() > 0) {
+                long startTime = Processes.startTime(ref.getOwnerPid());
+                if (startTime != ref.getOwnerStartTime()) {
+                    throw new IOException("its process " + ref.getOwnerPid() + " has exited"
+                            + (startTime < 0 ? "" : " (the pid now belongs to another process)"));
+                }
+            }
+            Syscalls.setns(fd, n);
+        }
     }
 
     @Override
@@ -112,26 +136,26 @@ final class Spawner implements Runnable {
     }
 
     private Fd setUp() throws IOException {
-        Map<Namespace, String> ns = namespaces(spec);
-        if (ns.containsKey(Namespace.MOUNT) && !ns.get(Namespace.MOUNT).isEmpty()) {
-            throw new IOException("joining an existing mount namespace is not supported (" + ns.get(Namespace.MOUNT) + ")");
+        Map<Namespace, NamespaceRef> ns = namespaces(spec);
+        if (ns.containsKey(Namespace.MOUNT) && !ns.get(Namespace.MOUNT).getPath().isEmpty()) {
+            throw new IOException("joining an existing mount namespace is not supported (" + ns.get(Namespace.MOUNT).getPath() + ")");
         }
         step("unshare CLONE_FS", () -> Syscalls.unshare(Namespace.CLONE_FS));
         // Join pinned namespaces first, from the host mount namespace where the pins live.
         for (Namespace n : List.of(Namespace.NET, Namespace.IPC, Namespace.UTS, Namespace.CGROUP, Namespace.PID)) {
-            String path = ns.get(n);
-            if (path != null && !path.isEmpty()) {
-                step("join " + n + " namespace " + path, () -> Syscalls.setns(Path.of(path), n));
+            NamespaceRef ref = ns.get(n);
+            if (ref != null && !ref.getPath().isEmpty()) {
+                step("join " + n + " namespace " + ref.getPath(), () -> join(ref, n));
             }
         }
         // The mount namespace is always new: the rootfs must never show on the host.
         int flags = Namespace.MOUNT.cloneFlag;
         for (Namespace n : List.of(Namespace.NET, Namespace.IPC, Namespace.UTS, Namespace.PID, Namespace.CGROUP)) {
-            if ("".equals(ns.get(n))) flags |= n.cloneFlag;
+            if (creates(ns, n)) flags |= n.cloneFlag;
         }
         int unshareFlags = flags;
         step("unshare " + Namespace.describe(flags), () -> Syscalls.unshare(unshareFlags));
-        if ("".equals(ns.get(Namespace.UTS)) && !spec.getHostname().isEmpty()) {
+        if (creates(ns, Namespace.UTS) && !spec.getHostname().isEmpty()) {
             step("sethostname " + spec.getHostname(), () -> Syscalls.sethostname(spec.getHostname()));
         }
         // rslave: host mounts still propagate in (kubelet volumes, rslave/rshared mounts), ours

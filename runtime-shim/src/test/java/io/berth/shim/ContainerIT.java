@@ -258,6 +258,35 @@ class ContainerIT {
     }
 
     @Test
+    void anotherContainersPidNamespaceIsJoinedOnlyWhileItsProcessIsTheOneNamed() throws Exception {
+        ShimClient target = tc.launch(tc.spec("target", "exec sleep 100").build());
+        target.start();
+        int pid = target.state().getPid();
+        long startTime = io.berth.kernel.Processes.startTime(pid);
+        var ref = io.berth.shim.api.NamespaceRef.newBuilder().setType(io.berth.shim.api.NamespaceRef.Type.PID)
+                .setPath("/proc/" + pid + "/ns/pid").setOwnerPid(pid);
+        var stale = tc.spec("stale", "true");
+        stale.clearNamespaces().addAllNamespaces(tc.spec("stale", "true").getNamespacesList().stream()
+                .filter(n -> n.getType() != io.berth.shim.api.NamespaceRef.Type.PID).toList())
+                .addNamespaces(ref.clone().setOwnerStartTime(startTime + 1));
+        var e = assertThrows(ShimException.class, () -> tc.launch(stale.build()));
+        assertTrue(e.getMessage().contains("its process " + pid + " has exited (the pid now belongs to another process)"),
+                e.getMessage());
+
+        var joiner = tc.spec("joiner", "ps");
+        joiner.clearNamespaces().addAllNamespaces(tc.spec("joiner", "ps").getNamespacesList().stream()
+                .filter(n -> n.getType() != io.berth.shim.api.NamespaceRef.Type.PID).toList())
+                .addNamespaces(ref.clone().setOwnerStartTime(startTime));
+        ShimClient c = tc.launch(joiner.build());
+        c.start();
+        TestContainers.awaitExit(c, Duration.ofSeconds(10));
+        String log = TestContainers.log(c);
+        assertTrue(log.lines().anyMatch(l -> l.matches(".* stdout F\\s+1 root\\s+sleep 100")), "the target is pid 1: " + log);
+        target.kill(9, false);
+        TestContainers.awaitExit(target, Duration.ofSeconds(10));
+    }
+
+    @Test
     void aContainerNeverStartedIsShutDown() throws Exception {
         ShimClient c = tc.launch(tc.spec("never", "echo should-not-run").build());
         int pid = c.state().getPid();

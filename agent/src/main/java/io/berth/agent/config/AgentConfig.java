@@ -24,6 +24,9 @@ import java.nio.file.Path;
  * @param cgroupFavorDynmods     keep the kernel's cgroup rwsem in favordynmods mode (cgroup v1: a named
  *                               hierarchy of the agent's), so moving a task into a cgroup does not wait
  *                               for an RCU grace period; see {@code host.CgroupDynmods}
+ * @param procMount              how shims mount /proc for a PID namespace: {@code auto} (procfs's pidns
+ *                               parameter on Linux 6.18+, else a helper process in the namespace) or
+ *                               {@code helper} (always the helper, as on kernels before 6.18)
  */
 public record AgentConfig(
         String socket,
@@ -40,7 +43,8 @@ public record AgentConfig(
         int shimPool,
         Streaming streaming,
         int statsIntervalSeconds,
-        boolean cgroupFavorDynmods) {
+        boolean cgroupFavorDynmods,
+        String procMount) {
 
     public static final Path DEFAULT_FILE = Path.of("/etc/berth/config.toml");
 
@@ -129,7 +133,8 @@ public record AgentConfig(
                 1,
                 new Streaming("127.0.0.1", 0, 60),
                 10,
-                true);
+                true,
+                "auto");
     }
 
     /** {@code BERTH_HOME/agent/target/pause/berth-pause} in a source build, else the packaged one. */

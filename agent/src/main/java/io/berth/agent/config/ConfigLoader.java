@@ -40,6 +40,7 @@ public final class ConfigLoader {
             "--streaming-port", "streaming.port");
 
     private static final Set<String> CGROUP_DRIVERS = Set.of("auto", "cgroupfs", "systemd");
+    private static final Set<String> PROC_MOUNTS = Set.of("auto", "helper");
 
     private static final ObjectMapper TOML = TomlMapper.builder()
             .propertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
@@ -163,6 +164,9 @@ public final class ConfigLoader {
         }
         if (c.statsIntervalSeconds() < 1 || c.statsIntervalSeconds() > 300) {
             throw new ConfigException("stats_interval_seconds: must be 1 to 300, got " + c.statsIntervalSeconds());
+        }
+        if (!PROC_MOUNTS.contains(c.procMount())) {
+            throw new ConfigException("proc_mount: '" + c.procMount() + "' is not one of auto, helper");
         }
     }
 

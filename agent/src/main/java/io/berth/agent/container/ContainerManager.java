@@ -109,6 +109,8 @@ public final class ContainerManager implements PodContainers {
         }
         Image image = images.find(request.image()).orElseThrow(() -> BerthException.notFound(
                 "image " + request.image() + " is not present; pull it first"));
+        ContainerPlan.NamespaceJoin targetPid = request.security().pidMode().equals("TARGET")
+                ? targetPidNamespace(sandbox, request) : null;
         String id = Ids.random();
         String key = sandbox.id() + "/" + request.name() + "/" + request.attempt();
         if (reservations.putIfAbsent(key, id) != null) {
@@ -127,7 +129,7 @@ public final class ContainerManager implements PodContainers {
             Path writable = stateDir.resolve("containers").resolve(id);
             Path logPath = request.logPath().isEmpty() || sandbox.logDirectory().isEmpty() ? null
                     : Path.of(sandbox.logDirectory()).resolve(request.logPath());
-            ContainerPlan plan = PlanBuilder.build(id, bundle, writable, request, image, sandbox, logPath);
+            ContainerPlan plan = PlanBuilder.build(id, bundle, writable, request, image, sandbox, logPath, targetPid);
             String stopSignal = !request.stopSignal().isEmpty() ? request.stopSignal() : image.config().stopSignal();
             var container = new Container(id, sandbox.id(), request.name(), request.attempt(), request.image(),
                     image.id(), request.labels(), request.annotations(), Container.State.CREATED,
@@ -159,6 +161,32 @@ public final class ContainerManager implements PodContainers {
             reservations.remove(key, id);
             throw e;
         }
+    }
+
+    /**
+     * CRI PID mode TARGET (kubectl debug --target=NAME, ephemeral containers): the PID namespace of
+     * another container of the same pod, which must be running (containerd's validateTargetContainer:
+     * a missing target is NOT_FOUND; here one that does not run is FAILED_PRECONDITION).
+     */
+    private ContainerPlan.NamespaceJoin targetPidNamespace(Sandbox sandbox, ContainerRequest request) {
+        String targetId = request.security().targetId();
+        String who = "container " + request.name() + " (PID namespace mode TARGET)";
+        if (targetId.isEmpty()) {
+            throw BerthException.invalid(who + ": NamespaceOption.target_id names no container");
+        }
+        Container target = containers.find(targetId).map(c -> refresh(c.id())).orElseThrow(() ->
+                BerthException.notFound(who + ": target container " + targetId + " not found"));
+        if (!target.sandboxId().equals(sandbox.id())) {
+            throw BerthException.invalid(who + ": target container " + target.id() + " belongs to pod "
+                    + target.sandboxId() + ", not to pod " + sandbox.id());
+        }
+        var notRunning = (java.util.function.Supplier<BerthException>) () -> new BerthException(
+                BerthException.Kind.FAILED_PRECONDITION, who + ": target container " + target.id() + " ("
+                        + target.name() + ") is " + refresh(target.id()).state() + ", not RUNNING");
+        if (target.state() != Container.State.RUNNING) {
+            throw notRunning.get();
+        }
+        return runtime.pidNamespace(target.bundleDir()).orElseThrow(notRunning);
     }
 
     public Container start(String idOrPrefix) {

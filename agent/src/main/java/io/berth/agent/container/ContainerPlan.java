@@ -50,8 +50,17 @@ public record ContainerPlan(
         public enum Kind { RUNTIME_DEFAULT, UNCONFINED, LOCALHOST }
     }
 
-    /** @param path a namespace pin to join, or "" to create a new namespace of this type */
-    public record NamespaceJoin(String type, String path) {
+    /**
+     * @param path           a namespace pin to join, or "" to create a new namespace of this type
+     * @param ownerPid       when path is {@code /proc/PID/ns/TYPE} of another container's process
+     *                       (PID mode TARGET): that pid, else 0
+     * @param ownerStartTime that process's start time (/proc/PID/stat field 22), so the shim joins
+     *                       it and never a process that took over its pid
+     */
+    public record NamespaceJoin(String type, String path, int ownerPid, long ownerStartTime) {
+        public NamespaceJoin(String type, String path) {
+            this(type, path, 0, 0);
+        }
     }
 
     /** @param propagation "private", "rslave" or "rshared" */

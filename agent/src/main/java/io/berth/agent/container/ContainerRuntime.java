@@ -35,6 +35,13 @@ public interface ContainerRuntime {
         return awaitExit(bundleDir, timeout);
     }
 
+    /**
+     * The PID namespace of a running container's process, for another container to join (CRI PID
+     * mode TARGET), with that process's identity (pid and start time) so that the joiner never
+     * takes the namespace of a process that took over the pid; empty when it is not running.
+     */
+    java.util.Optional<ContainerPlan.NamespaceJoin> pidNamespace(String bundleDir);
+
     ExecResult exec(String bundleDir, List<String> args, Duration timeout);
 
     void updateResources(String bundleDir, ContainerPlan.Resources resources);

@@ -46,8 +46,12 @@ final class PlanBuilder {
     private PlanBuilder() {
     }
 
+    /**
+     * @param targetPid the PID namespace to join for PID mode TARGET (the target container's,
+     *                  resolved by the caller), else null
+     */
     static ContainerPlan build(String id, Path bundle, Path writable, ContainerRequest r, Image image, Sandbox sandbox,
-            Path logPath) {
+            Path logPath, ContainerPlan.NamespaceJoin targetPid) {
         var config = image.config();
         List<String> lower = image.layerDirs().stream().map(Path::toString).toList();
         var security = r.security();
@@ -100,7 +104,7 @@ final class PlanBuilder {
                 privileged ? new ContainerPlan.Seccomp(ContainerPlan.Seccomp.Kind.UNCONFINED, "") : security.seccomp(),
                 security.oomScoreAdj(),
                 sandbox.hostname(),
-                namespaces(sandbox, security),
+                namespaces(sandbox, security, targetPid),
                 mounts(r, sandbox),
                 HostDevices.resolve(r.name(), r.devices()),
                 privileged ? List.of() : security.maskedPaths().isEmpty() ? DEFAULT_MASKED_PATHS : security.maskedPaths(),
@@ -164,7 +168,8 @@ final class PlanBuilder {
         return u;
     }
 
-    private static List<ContainerPlan.NamespaceJoin> namespaces(Sandbox sandbox, ContainerRequest.Security s) {
+    private static List<ContainerPlan.NamespaceJoin> namespaces(Sandbox sandbox, ContainerRequest.Security s,
+            ContainerPlan.NamespaceJoin targetPid) {
         Path pins = Path.of(sandbox.pinsDir());
         var out = new ArrayList<ContainerPlan.NamespaceJoin>();
         var ns = sandbox.namespaces();
@@ -184,8 +189,13 @@ final class PlanBuilder {
                 }
                 out.add(join("PID", io.berth.agent.pod.PodInit.pin(sandbox).toString()));
             }
-            case "TARGET" -> throw BerthException.invalid("PID namespace mode TARGET (ephemeral debug containers)"
-                    + " is not supported by berth yet");
+            case "TARGET" -> {
+                // kubectl debug --target: the target container's PID namespace, as containerd does.
+                if (targetPid == null) {
+                    throw new IllegalStateException("PID mode TARGET without the target's namespace");
+                }
+                out.add(targetPid);
+            }
             default -> out.add(join("PID", ""));
         }
         out.add(join("MOUNT", ""));

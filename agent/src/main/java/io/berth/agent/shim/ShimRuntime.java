@@ -6,6 +6,7 @@ import io.berth.agent.domain.BerthException;
 import io.berth.agent.domain.RuntimeInfo.CgroupDriver;
 import io.berth.agent.host.CgroupPaths;
 import io.berth.agent.log.Log;
+import io.berth.kernel.Processes;
 import io.berth.shim.api.CgroupSpec;
 import io.berth.shim.api.ContainerSpec;
 import io.berth.shim.api.ExecRequest;
@@ -41,26 +42,31 @@ public final class ShimRuntime implements ContainerRuntime {
     private final ShimPool pool;
     private final String reportSocket;
     private final int statsIntervalMs;
+    private final ContainerSpec.ProcMount procMount;
 
     /** Every container launches its own shim JVM; shims report nowhere (tests, tools). */
     public ShimRuntime(Path shimLibDir, CgroupDriver driver) {
-        this(shimLibDir, driver, null, null, Duration.ZERO);
+        this(shimLibDir, driver, null, null, Duration.ZERO, false);
     }
 
-    private ShimRuntime(Path shimLibDir, CgroupDriver driver, ShimPool pool, Path reportSocket, Duration statsInterval) {
+    private ShimRuntime(Path shimLibDir, CgroupDriver driver, ShimPool pool, Path reportSocket, Duration statsInterval,
+            boolean procHelper) {
         this.shimLibDir = shimLibDir;
         this.driver = driver;
         this.pool = pool;
         this.reportSocket = reportSocket == null ? "" : reportSocket.toString();
         this.statsIntervalMs = (int) statsInterval.toMillis();
+        this.procMount = procHelper ? ContainerSpec.ProcMount.HELPER : ContainerSpec.ProcMount.AUTO;
     }
 
     /**
      * Containers go to idle shims started ahead ({@link ShimPool}; {@code poolSize} 0: none), and
      * their shims report to {@code reportSocket} ({@code ShimReports}), a stats sample every {@code statsInterval}.
+     * With {@code procHelper} every shim mounts /proc through a helper process, as kernels before
+     * 6.18 need (the agent's {@code proc_mount = "helper"}); else only where the kernel needs it.
      */
     public static ShimRuntime withPool(Path shimLibDir, Path poolDir, int poolSize, CgroupDriver driver,
-            Path reportSocket, Duration statsInterval) {
+            Path reportSocket, Duration statsInterval, boolean procHelper) {
         ShimPool pool = null;
         if (poolSize > 0) {
             try {
@@ -70,7 +76,7 @@ public final class ShimRuntime implements ContainerRuntime {
                 LOG.warn("no idle shims: " + e.getMessage(), "shim_dir", shimLibDir, "pool_dir", poolDir);
             }
         }
-        return new ShimRuntime(shimLibDir, driver, pool, reportSocket, statsInterval);
+        return new ShimRuntime(shimLibDir, driver, pool, reportSocket, statsInterval, procHelper);
     }
 
     /** Stops the idle shims (shims that run containers are not touched). */
@@ -82,7 +88,7 @@ public final class ShimRuntime implements ContainerRuntime {
     public void create(ContainerPlan plan) {
         try {
             ContainerSpec spec = spec(plan, driver).toBuilder()
-                    .setReportSocket(reportSocket).setStatsIntervalMs(statsIntervalMs).build();
+                    .setReportSocket(reportSocket).setStatsIntervalMs(statsIntervalMs).setProcMount(procMount).build();
             if (pool != null) {
                 pool.launch(Path.of(plan.bundleDir()), spec);
             } else {
@@ -154,6 +160,26 @@ public final class ShimRuntime implements ContainerRuntime {
             throw new BerthException(BerthException.Kind.UNAVAILABLE, "ask the shim in " + bundle + " for its state: "
                     + e.getMessage(), e);
         }
+    }
+
+    /**
+     * The container's process as the shim reports it, with its start time read from /proc in
+     * between two looks at the shim: running at both with the same pid, the process was the
+     * container's throughout, so the start time is its own.
+     */
+    @Override
+    public java.util.Optional<ContainerPlan.NamespaceJoin> pidNamespace(String bundle) {
+        Observed before = observe(bundle);
+        if (before.phase() != Observed.Phase.RUNNING || before.pid() <= 0) {
+            return java.util.Optional.empty();
+        }
+        long startTime = Processes.startTime(before.pid());
+        Observed after = observe(bundle);
+        if (startTime < 0 || after.phase() != Observed.Phase.RUNNING || after.pid() != before.pid()) {
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.of(new ContainerPlan.NamespaceJoin("PID", "/proc/" + before.pid() + "/ns/pid",
+                before.pid(), startTime));
     }
 
     private static Observed observed(State s, String bundle) {
@@ -299,7 +325,8 @@ public final class ShimRuntime implements ContainerRuntime {
                 .setResources(resources(p.resources()))
                 .setLogPath(p.logPath());
         for (var ns : p.namespaces()) {
-            spec.addNamespaces(NamespaceRef.newBuilder().setType(NamespaceRef.Type.valueOf(ns.type())).setPath(ns.path()));
+            spec.addNamespaces(NamespaceRef.newBuilder().setType(NamespaceRef.Type.valueOf(ns.type())).setPath(ns.path())
+                    .setOwnerPid(ns.ownerPid()).setOwnerStartTime(ns.ownerStartTime()));
         }
         for (var d : p.devices()) {
             spec.addDevices(io.berth.shim.api.Device.newBuilder()

@@ -98,6 +98,14 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void procMountIsAutoOrHelper() throws Exception {
+        assertEquals("auto", load("--config", "/dev/null").procMount());
+        assertEquals("helper", load("--config", file("proc_mount = \"helper\"\n").toString()).procMount());
+        var e = assertThrows(ConfigException.class, () -> load("--config", file("proc_mount = \"pidns\"\n").toString()));
+        assertTrue(e.getMessage().contains("proc_mount: 'pidns' is not one of auto, helper"), e.getMessage());
+    }
+
+    @Test
     void brokenTomlIsReported() throws Exception {
         Path f = file("socket = \n");
         var e = assertThrows(ConfigException.class, () -> load("--config", f.toString()));

@@ -70,6 +70,13 @@ class ContainerManagerTest {
         }
 
         @Override
+        public Optional<ContainerPlan.NamespaceJoin> pidNamespace(String bundle) {
+            Observed o = observe(bundle);
+            return o.phase() != Phase.RUNNING ? Optional.empty()
+                    : Optional.of(new ContainerPlan.NamespaceJoin("PID", "/proc/" + o.pid() + "/ns/pid", o.pid(), 777));
+        }
+
+        @Override
         public ExecResult exec(String bundle, List<String> args, Duration timeout) {
             calls.add("exec " + args);
             return new ExecResult(0, "hi\n".getBytes(), new byte[0], false);
@@ -345,6 +352,45 @@ class ContainerManagerTest {
         assertKind(BerthException.Kind.FAILED_PRECONDITION, () -> containers.execSync(c.id(), List.of("true"), Duration.ZERO));
         assertTrue(leases.values().stream().allMatch(v -> v.equals("sha256:abc")) && leases.size() == 1,
                 "failed creates release their lease: " + leases);
+    }
+
+    static ContainerRequest.Security target(String targetId) {
+        var s = security();
+        return new ContainerRequest.Security(false, List.of(), List.of(), false, null, null, "", List.of(), false,
+                s.seccomp(), "TARGET", targetId, 0, List.of(), List.of());
+    }
+
+    @Test
+    void pidModeTargetJoinsTheRunningTargetsPidNamespace() {
+        Container app = containers.create(sandbox.id(), request("app", List.of(), security()));
+        var e = assertThrows(BerthException.class, () -> containers.create(sandbox.id(), request("debug", List.of(), target(app.id()))));
+        assertEquals(BerthException.Kind.FAILED_PRECONDITION, e.kind());
+        assertTrue(e.getMessage().contains(app.id()) && e.getMessage().contains("is CREATED, not RUNNING"), e.getMessage());
+
+        containers.start(app.id());
+        Container debug = containers.create(sandbox.id(), request("debug", List.of(), target(app.id())));
+        var pid = runtime.plans.get(debug.bundleDir()).namespaces().stream().filter(n -> n.type().equals("PID")).toList();
+        assertEquals(List.of(new ContainerPlan.NamespaceJoin("PID", "/proc/42/ns/pid", 42, 777)), pid,
+                "the target's process's namespace, with its identity");
+
+        e = assertThrows(BerthException.class, () -> containers.create(sandbox.id(), request("d2", List.of(), target("nope"))));
+        assertEquals(BerthException.Kind.NOT_FOUND, e.kind());
+        assertTrue(e.getMessage().contains("target container nope not found"), e.getMessage());
+        assertKind(BerthException.Kind.INVALID_ARGUMENT, () -> containers.create(sandbox.id(), request("d3", List.of(), target(""))));
+
+        Sandbox other = pods.run(new SandboxRequest(new Sandbox.PodMeta("other", "u2", "default", 0), "",
+                dir.resolve("logs2").toString(), new Sandbox.Dns(List.of(), List.of(), List.of()), List.of(), Map.of(),
+                Map.of(), "/kubepods/pod-u2", new Sandbox.NamespaceModes(Sandbox.NamespaceModes.Mode.POD,
+                        Sandbox.NamespaceModes.Mode.CONTAINER, Sandbox.NamespaceModes.Mode.POD), false, ""));
+        e = assertThrows(BerthException.class, () -> containers.create(other.id(), request("d4", List.of(), target(app.id()))));
+        assertEquals(BerthException.Kind.INVALID_ARGUMENT, e.kind());
+        assertTrue(e.getMessage().contains("belongs to pod " + sandbox.id()), e.getMessage());
+
+        containers.stop(app.id(), 0);
+        e = assertThrows(BerthException.class, () -> containers.create(sandbox.id(), request("d5", List.of(), target(app.id()))));
+        assertEquals(BerthException.Kind.FAILED_PRECONDITION, e.kind());
+        assertTrue(e.getMessage().contains("is EXITED, not RUNNING"), e.getMessage());
+        assertEquals(2, leases.size(), "refused creates hold no lease: " + leases);
     }
 
     @Test

@@ -20,8 +20,15 @@ final class TestNetwork {
 
     /** Agent flags: a config file with this run's network settings. */
     static String[] flags(String tag) throws IOException {
+        return flags(tag, "");
+    }
+
+    /** Agent flags: a config file with {@code topLevel} (TOML keys outside any table) and this run's network settings. */
+    static String[] flags(String tag, String topLevel) throws IOException {
         Path config = Files.createTempFile("berth-e2e-net-", ".toml");
-        Files.writeString(config, """
+        config.toFile().deleteOnExit(); // the agent reads it once, at its start
+        Files.writeString(config, topLevel + """
+
                 [network]
                 bridge = "%s"
                 pod_cidrs = ["10.217.%d.0/24"]

@@ -18,10 +18,15 @@ import java.nio.file.Path;
 record Testbed(TestRegistry registry, String image, AgentProcess agent, CriClient cri) {
 
     static Testbed start(Path dir, String tag) throws Exception {
+        return start(dir, tag, "");
+    }
+
+    /** As {@link #start(Path, String)}, the agent's config file beginning with {@code config} (top-level TOML keys). */
+    static Testbed start(Path dir, String tag, String config) throws Exception {
         var registry = TestRegistry.start(dir.resolve("registry"));
         try {
             String image = registry.push(TestImages.busybox(dir.resolve("busybox-layout")), "busybox:e2e");
-            var agent = AgentProcess.start(dir.resolve("agent"), TestNetwork.flags(tag));
+            var agent = AgentProcess.start(dir.resolve("agent"), TestNetwork.flags(tag, config));
             var cri = agent.client();
             cri.images().pullImage(PullImageRequest.newBuilder().setImage(ImageSpec.newBuilder().setImage(image)).build());
             return new Testbed(registry, image, agent, cri);
