@@ -71,19 +71,23 @@ public final class Processes {
         for (int pass = 0; pass < 2; pass++) {
             try (var tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
                 for (Path task : tasks.toList()) {
-                    int tid = Integer.parseInt(task.getFileName().toString());
-                    try {
-                        Libc.setpriority(PRIO_PROCESS, tid, nice);
-                    } catch (LastErrorException e) {
-                        if (e.getErrorCode() != Errno.ESRCH) {
-                            throw new SyscallException("setpriority", "thread " + tid + " nice " + nice, e.getErrorCode());
-                        }
-                    }
+                    setNiceOfThread(Integer.parseInt(task.getFileName().toString()), nice);
                 }
             } catch (java.nio.file.NoSuchFileException e) {
                 return; // the process is gone
             } catch (IOException e) {
                 throw new java.io.UncheckedIOException("list /proc/" + pid + "/task: " + e.getMessage(), e);
+            }
+        }
+    }
+
+    /** Sets the nice value of thread {@code tid} alone; one that has exited is skipped. */
+    public static void setNiceOfThread(int tid, int nice) {
+        try {
+            Libc.setpriority(PRIO_PROCESS, tid, nice);
+        } catch (LastErrorException e) {
+            if (e.getErrorCode() != Errno.ESRCH) {
+                throw new SyscallException("setpriority", "thread " + tid + " nice " + nice, e.getErrorCode());
             }
         }
     }

@@ -1,6 +1,7 @@
 package io.berth.shim;
 
 import io.berth.kernel.Processes;
+import io.berth.kernel.Syscalls;
 import io.berth.shim.api.Empty;
 import io.berth.shim.api.ShimClient;
 import io.berth.shim.api.ShimPool;
@@ -51,6 +52,11 @@ final class IdleShim {
             ShimMain.writePid(slot);
             // Listening before the name appears: a pool that sees the socket can connect.
             Files.move(tmp, sock, StandardCopyOption.ATOMIC_MOVE);
+            // The accepting thread alone back at nice 0 (the JVM's start-up ran at 19, see
+            // ShimLauncher.startIdle): blocked in accept it costs nothing, and on adoption it runs
+            // the container's create, in the agent's autogroup until setsid, where any nice-0
+            // thread of the agent would otherwise take the CPU from it.
+            Processes.setNiceOfThread(Syscalls.gettid(), 0);
             Log.mark("idle");
             Log.timeline("idle pool shim ready in " + slot);
             while (true) {
@@ -64,14 +70,17 @@ final class IdleShim {
                                 reply(out, ShimResponse.newBuilder().setError("idle shim is exiting").build());
                                 continue;
                             }
+                            Log.restart();
                             Path bundle = Path.of(req.getAdopt().getBundle()).toAbsolutePath();
-                            detach();
+                            Processes.setsid();
                             ShimMain.writePid(bundle);
                             Files.deleteIfExists(sock);
                             Files.deleteIfExists(slot.resolve(ShimClient.PID));
                             redirectLog(bundle.resolve(ShimClient.LOG));
                             Log.info("adopted from pool slot " + slot + " for bundle " + bundle);
                             reply(out, ShimResponse.newBuilder().setEmpty(Empty.getDefaultInstance()).build());
+                            Log.mark("replied");
+                            Thread.ofPlatform().name("renice").daemon(true).start(IdleShim::reniceAll);
                             return bundle;
                         }
                         case SHUTDOWN -> {
@@ -90,13 +99,18 @@ final class IdleShim {
     }
 
     /**
-     * From the agent's session at nice 19 (see {@code ShimLauncher.startIdle}) to a container's
-     * shim: a session of its own, so that it outlives the agent like a launched shim, and normal
-     * priority for every thread, so the container process it spawns starts at nice 0.
+     * The rest of the move from the agent's session at nice 19 (see {@code ShimLauncher.startIdle})
+     * to a container's shim, after the session of its own (setsid, so that it outlives the agent
+     * like a launched shim): normal priority for every thread. Off the create's path: the threads
+     * that create and serve the container (and so the container's processes) are started by the
+     * accepting thread, at nice 0 already; these are the JVM's own (VM thread, compiler, cleaners).
      */
-    private static void detach() {
-        Processes.setsid();
-        Processes.setNiceOfAllThreads(ProcessHandle.current().pid(), 0);
+    private static void reniceAll() {
+        try {
+            Processes.setNiceOfAllThreads(ProcessHandle.current().pid(), 0);
+        } catch (RuntimeException e) {
+            Log.warn("renice the shim's threads to 0: " + e.getMessage());
+        }
     }
 
     private static void reply(OutputStream out, ShimResponse r) throws IOException {

@@ -46,7 +46,6 @@ public final class ShimMain {
         if (args.length == 2 && args[0].equals(ShimPool.IDLE_FLAG)) {
             warmUp();
             Path bundle = IdleShim.awaitAdoption(Path.of(args[1]).toAbsolutePath());
-            Log.restart();
             run(bundle);
             return;
         }

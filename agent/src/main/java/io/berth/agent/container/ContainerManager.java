@@ -19,6 +19,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
 
 /**
  * Containers: create, start, stop, remove, observe, exec. Each operation on one container holds its
@@ -135,7 +137,16 @@ public final class ContainerManager implements PodContainers {
                     image.id(), request.labels(), request.annotations(), Container.State.CREATED,
                     System.currentTimeMillis() * 1_000_000L, 0, 0, 0, "", "", plan.logPath(), plan.mounts(),
                     stopSignal, request.resources(), bundle.toString(), plan.uid() + ":" + plan.gid());
-            images.lease(image.id(), id);
+            // The durable writes, the image lease and the record, wait for the disk (an fsync each,
+            // up to tens of ms on a busy node); they run while the shim builds the container, and a
+            // create that fails undoes them. A crash in between leaves a record whose shim the
+            // restarted agent finds (CREATED) or does not (reported exited): never a lost container.
+            var durable = new FutureTask<Void>(() -> {
+                images.lease(image.id(), id);
+                store.put(id, container);
+                return null;
+            });
+            Thread.ofVirtual().name("container-record-" + id.substring(0, 12)).start(durable);
             try {
                 Files.createDirectories(writable.resolve("upper"));
                 Files.createDirectories(writable.resolve("work"));
@@ -143,15 +154,21 @@ public final class ContainerManager implements PodContainers {
                     Files.createDirectories(logPath.getParent());
                 }
                 runtime.create(plan);
+                awaitWrites(durable, id);
             } catch (Exception e) {
                 runtime.delete(bundle.toString());
                 FileTrees.delete(writable);
+                try {
+                    awaitWrites(durable, id);
+                } catch (RuntimeException ignored) {
+                    // undone below either way
+                }
+                store.delete(id);
                 images.release(id);
                 throw e instanceof BerthException b ? b : new BerthException(BerthException.Kind.INTERNAL,
                         "create container " + request.name() + " (" + id + "): " + e.getMessage(), e);
             }
             synchronized (transitions) {
-                store.put(id, container);
                 containers.put(id, container);
                 announce(ContainerListener.Change.CREATED, container);
             }
@@ -187,6 +204,20 @@ public final class ContainerManager implements PodContainers {
             throw notRunning.get();
         }
         return runtime.pidNamespace(target.bundleDir()).orElseThrow(notRunning);
+    }
+
+    /** Waits for a create's durable writes; their failure is the create's. */
+    private static void awaitWrites(FutureTask<Void> writes, String id) {
+        try {
+            writes.get();
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause();
+            throw c instanceof RuntimeException r ? r : new BerthException(BerthException.Kind.INTERNAL,
+                    "persist container " + id + ": " + c.getMessage(), c);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new BerthException(BerthException.Kind.INTERNAL, "interrupted persisting container " + id, e);
+        }
     }
 
     public Container start(String idOrPrefix) {
