@@ -1,7 +1,5 @@
 package io.berth.agent.image.unpack;
 
-import com.sun.jna.Memory;
-import com.sun.jna.Pointer;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -33,8 +31,6 @@ import java.util.zip.ZipException;
 final class IsalGzipInputStream extends InputStream {
     private static final int WINDOW = 128 * 1024;
     private static final int OUT = 256 * 1024;
-    /** Zeroed bytes past the window's end: nothing is ever read there, this is only a margin. */
-    private static final int PAD = 64;
 
     private static final int FHCRC = 2;
     private static final int FEXTRA = 4;
@@ -45,18 +41,15 @@ final class IsalGzipInputStream extends InputStream {
     private final byte[] window = new byte[WINDOW];
     private final CRC32 headerCrc = new CRC32();
     private final byte[] one = new byte[1];
-    private Memory state;
-    private Memory nativeIn;
-    private Memory nativeOut;
-    private long inAddr;
-    private long outAddr;
-    /** The unconsumed compressed bytes: window[pos, lim), the same at nativeIn + pos. */
+    /** ISA-L's state and native buffers; null once released. */
+    private IsalInflate isal;
+    /** The unconsumed compressed bytes: window[pos, lim), the same in the native input. */
     private int pos;
     private int lim;
     /** Compressed bytes consumed before window[0], for the offsets in messages. */
     private long base;
     private boolean inputEnded;
-    /** Inflated bytes not yet returned: nativeOut[outPos, outLim). */
+    /** Inflated bytes not yet returned: the native output's [outPos, outLim). */
     private int outPos;
     private int outLim;
     /** The member being decoded, from 1, and the bytes it inflated to so far. */
@@ -68,14 +61,7 @@ final class IsalGzipInputStream extends InputStream {
 
     IsalGzipInputStream(InputStream in) throws IOException {
         this.in = in;
-        state = new Memory(IsalInflate.SIZEOF_STATE);
-        nativeIn = new Memory(WINDOW + PAD);
-        nativeOut = new Memory(OUT);
-        nativeIn.clear();
-        inAddr = Pointer.nativeValue(nativeIn);
-        outAddr = Pointer.nativeValue(nativeOut);
-        IsalInflate.Raw.isal_inflate_init(state);
-        state.setInt(IsalInflate.OFF_CRC_FLAG, IsalInflate.ISAL_GZIP_NO_HDR);
+        isal = new IsalInflate(WINDOW, OUT);
         try {
             member = 1;
             header(true);
@@ -119,7 +105,7 @@ final class IsalGzipInputStream extends InputStream {
             throw e;
         }
         int k = Math.min(len, outLim - outPos);
-        nativeOut.read(outPos, b, off, k);
+        isal.output(outPos, b, off, k);
         outPos += k;
         if (finished && outPos == outLim) {
             release();
@@ -143,13 +129,9 @@ final class IsalGzipInputStream extends InputStream {
     }
 
     private void release() {
-        if (state != null) {
-            state.close();
-            nativeIn.close();
-            nativeOut.close();
-            state = null;
-            nativeIn = null;
-            nativeOut = null;
+        if (isal != null) {
+            isal.close();
+            isal = null;
         }
     }
 
@@ -159,13 +141,9 @@ final class IsalGzipInputStream extends InputStream {
      */
     private void inflate() throws IOException {
         int before = lim - pos;
-        state.setLong(IsalInflate.OFF_NEXT_IN, inAddr + pos);
-        state.setInt(IsalInflate.OFF_AVAIL_IN, before);
-        state.setLong(IsalInflate.OFF_NEXT_OUT, outAddr);
-        state.setInt(IsalInflate.OFF_AVAIL_OUT, OUT);
-        int rc = IsalInflate.Raw.isal_inflate(state);
-        int left = state.getInt(IsalInflate.OFF_AVAIL_IN);
-        int produced = OUT - state.getInt(IsalInflate.OFF_AVAIL_OUT);
+        int rc = isal.inflate(pos, before);
+        int left = isal.availIn();
+        int produced = isal.produced();
         if (left < 0 || left > before || produced < 0) {
             throw new IllegalStateException("isal_inflate left avail_in " + left + " (was " + before
                     + "), avail_out " + (OUT - produced) + " (was " + OUT + "): is libisal.so.2 the ABI we expect?");
@@ -173,14 +151,14 @@ final class IsalGzipInputStream extends InputStream {
         pos = lim - left;
         if (rc != IsalInflate.ISAL_DECOMP_OK) {
             // Less the whole bytes still in ISA-L's bit buffer: loaded, not yet decoded.
-            long at = base + pos - Math.max(0, state.getInt(IsalInflate.OFF_READ_IN_LENGTH)) / 8;
+            long at = base + pos - Math.max(0, isal.readInLength()) / 8;
             throw new ZipException(where() + ": corrupt deflate data: " + IsalInflate.describe(rc)
                     + " at about compressed byte " + at);
         }
         outPos = 0;
         outLim = produced;
         memberBytes += produced;
-        if (state.getInt(IsalInflate.OFF_BLOCK_STATE) == IsalInflate.ISAL_BLOCK_FINISH) {
+        if (isal.finished()) {
             endOfMember();
         } else if (produced == 0 && (left == 0 || left == before) && !fill()) {
             // ISA-L wants more input: it took all there was, or made no progress at all. (With
@@ -196,11 +174,11 @@ final class IsalGzipInputStream extends InputStream {
         // its whole bytes are the first bytes of the trailer (the bits of the last partial byte
         // are padding). ISA-L does not put them back in raw mode; check_gzip_checksum() in
         // igzip_inflate.c reads a trailer the same way.
-        int bits = state.getInt(IsalInflate.OFF_READ_IN_LENGTH);
+        int bits = isal.readInLength();
         if (bits < 0 || bits > 64) {
             throw new IllegalStateException("isal_inflate left read_in_length " + bits + " at the end of a member");
         }
-        long buffered = bits == 0 ? 0 : state.getLong(IsalInflate.OFF_READ_IN) >>> (bits % 8);
+        long buffered = bits == 0 ? 0 : isal.readIn() >>> (bits % 8);
         int have = bits / 8;
         long trailer = 0;
         for (int i = 0; i < 8; i++) {
@@ -218,7 +196,7 @@ final class IsalGzipInputStream extends InputStream {
         }
         long crc = trailer & 0xffffffffL;
         long isize = trailer >>> 32;
-        long actualCrc = state.getInt(IsalInflate.OFF_CRC) & 0xffffffffL;
+        long actualCrc = isal.crc();
         if (crc != actualCrc) {
             throw new ZipException(where() + ": CRC-32 mismatch: the trailer says " + String.format("%08x", crc)
                     + ", the inflated data has " + String.format("%08x", actualCrc));
@@ -232,7 +210,7 @@ final class IsalGzipInputStream extends InputStream {
             finished = true;
             return;
         }
-        IsalInflate.Raw.isal_inflate_reset(state); // keeps crc_flag
+        isal.reset();
         memberBytes = 0;
     }
 
@@ -365,7 +343,7 @@ final class IsalGzipInputStream extends InputStream {
             inputEnded = true;
             return false;
         }
-        nativeIn.write(0, window, 0, lim + n);
+        isal.input(window, lim + n);
         lim += n;
         return true;
     }

@@ -1,14 +1,17 @@
 package io.berth.agent.image.unpack;
 
+import com.sun.jna.Memory;
 import com.sun.jna.Native;
 import com.sun.jna.NativeLibrary;
 import com.sun.jna.Pointer;
 
 /**
  * The binding to ISA-L's streaming inflate ({@code isal_inflate_init}, {@code isal_inflate_reset},
- * {@code isal_inflate}; include/igzip_lib.h), the only JNA in the agent's image code. Bound with
- * JNA direct mapping (static native methods, no proxy): a layer makes one call per 256 KiB of
- * output, and each call must cost little more than the C call itself.
+ * {@code isal_inflate}; include/igzip_lib.h), the only JNA in the agent's image code: one instance
+ * is one {@code struct inflate_state} with its native input and output buffers, all freed by
+ * {@link #close()}. Bound with JNA direct mapping (static native methods, no proxy): a layer makes
+ * one call per 256 KiB of output, and each call must cost little more than the C call itself;
+ * the fields are read and written at their offsets, with no allocation per call.
  *
  * <p>The caller allocates {@code struct inflate_state} (ISA-L never does), so its size and the
  * offsets of the fields we touch are part of the library's ABI, fixed for soname 2. They are
@@ -17,7 +20,7 @@ import com.sun.jna.Pointer;
  * checks every one of them. {@link Gunzip} also decodes a small member through the library before
  * it trusts it, so a layout that went wrong anyway falls back to zlib instead of corrupting layers.
  */
-final class IsalInflate {
+final class IsalInflate implements AutoCloseable {
     /** The library's soname: ISA-L 2.x (Debian/Ubuntu package libisal2). */
     static final String SONAME = "libisal.so.2";
 
@@ -44,9 +47,102 @@ final class IsalInflate {
     static final int ISAL_INVALID_SYMBOL = -2;
     static final int ISAL_INVALID_LOOKBACK = -3;
 
+    /** Zeroed bytes past the input's end: ISA-L reads none of them, this is only a margin. */
+    private static final int PAD = 64;
+
     private static String bound;
 
-    private IsalInflate() {
+    private final int outCapacity;
+    private Memory state;
+    private Memory in;
+    private Memory out;
+    private final long inAddr;
+    private final long outAddr;
+
+    /**
+     * A stream of raw deflate data whose output ISA-L checksums with the gzip CRC-32
+     * ({@code ISAL_GZIP_NO_HDR}); {@link #load} must have succeeded.
+     */
+    IsalInflate(int inCapacity, int outCapacity) {
+        this.outCapacity = outCapacity;
+        state = new Memory(SIZEOF_STATE);
+        in = new Memory(inCapacity + PAD);
+        out = new Memory(outCapacity);
+        in.clear();
+        inAddr = Pointer.nativeValue(in);
+        outAddr = Pointer.nativeValue(out);
+        Raw.isal_inflate_init(state);
+        state.setInt(OFF_CRC_FLAG, ISAL_GZIP_NO_HDR);
+    }
+
+    /** isal_inflate_reset: ready for the next member's deflate data; keeps crc_flag. */
+    void reset() {
+        Raw.isal_inflate_reset(state);
+    }
+
+    /** Copies {@code src[0, len)} to the native input buffer's start. */
+    void input(byte[] src, int len) {
+        in.write(0, src, 0, len);
+    }
+
+    /**
+     * One isal_inflate call on the native input's {@code [pos, pos + len)} into the whole output
+     * buffer; returns its result ({@link #ISAL_DECOMP_OK} or an error code).
+     */
+    int inflate(int pos, int len) {
+        state.setLong(OFF_NEXT_IN, inAddr + pos);
+        state.setInt(OFF_AVAIL_IN, len);
+        state.setLong(OFF_NEXT_OUT, outAddr);
+        state.setInt(OFF_AVAIL_OUT, outCapacity);
+        return Raw.isal_inflate(state);
+    }
+
+    /** Input bytes the last {@link #inflate} left unread. */
+    int availIn() {
+        return state.getInt(OFF_AVAIL_IN);
+    }
+
+    /** Output bytes the last {@link #inflate} wrote, from the output buffer's start. */
+    int produced() {
+        return outCapacity - state.getInt(OFF_AVAIL_OUT);
+    }
+
+    /** Copies {@code len} output bytes from {@code pos} into {@code dst}. */
+    void output(int pos, byte[] dst, int off, int len) {
+        out.read(pos, dst, off, len);
+    }
+
+    /** The end of the deflate data has been reached and all its output delivered. */
+    boolean finished() {
+        return state.getInt(OFF_BLOCK_STATE) == ISAL_BLOCK_FINISH;
+    }
+
+    /** The CRC-32 of the output so far, as an unsigned value. */
+    long crc() {
+        return state.getInt(OFF_CRC) & 0xffffffffL;
+    }
+
+    /** The input bits ISA-L has loaded but not decoded (read_in), lowest first. */
+    long readIn() {
+        return state.getLong(OFF_READ_IN);
+    }
+
+    /** How many bits of {@link #readIn()} are valid. */
+    int readInLength() {
+        return state.getInt(OFF_READ_IN_LENGTH);
+    }
+
+    /** Frees the state and the buffers; idempotent. */
+    @Override
+    public void close() {
+        if (state != null) {
+            state.close();
+            in.close();
+            out.close();
+            state = null;
+            in = null;
+            out = null;
+        }
     }
 
     /** Direct mappings; bound once per process by {@link #load}. */
