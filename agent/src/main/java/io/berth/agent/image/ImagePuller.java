@@ -603,9 +603,14 @@ public final class ImagePuller {
         }
     }
 
-    /** Hand-overs between the decompressing stage and the unpacker: 8 x 256 KiB ahead at most. */
-    private static final int STAGE_CHUNK = 256 * 1024;
-    private static final int STAGE_CHUNKS = 8;
+    /**
+     * Hand-overs between the decompressing stage and the unpacker: 4 x 512 KiB ahead at most. Each
+     * hand-over may wake the unpacker, which is usually waiting (decompression is the slower
+     * side): with 256 KiB chunks, the stage's wall-clock profile showed a sixth of its time in
+     * those wake-ups on a busy 2-core node.
+     */
+    private static final int STAGE_CHUNK = 512 * 1024;
+    private static final int STAGE_CHUNKS = 4;
 
     /** Opens its stream on first read, so that sniffing the compression happens on the stage's thread. */
     private static final class LazyStream extends InputStream {

@@ -4,12 +4,12 @@ import com.github.luben.zstd.ZstdInputStream;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.util.zip.GZIPInputStream;
 
 /**
  * Opens a layer blob as a tar stream, recognising the compression from its first bytes (gzip
  * 1f 8b, zstd 28 b5 2f fd; anything else is taken as an uncompressed tar), as containerd's
- * compression.DecompressStream does: media types in the wild are not always truthful.
+ * compression.DecompressStream does: media types in the wild are not always truthful. gzip is
+ * decoded by {@link Gunzip#system()}: ISA-L when it is installed, zlib otherwise.
  */
 public final class Decompress {
     public enum Format { GZIP, ZSTD, NONE }
@@ -32,8 +32,13 @@ public final class Decompress {
     }
 
     public static InputStream open(BufferedInputStream in) throws IOException {
+        return open(in, Gunzip.system());
+    }
+
+    /** {@link #open(BufferedInputStream)} with this gzip decoder. */
+    public static InputStream open(BufferedInputStream in, Gunzip gunzip) throws IOException {
         return switch (sniff(in)) {
-            case GZIP -> new GZIPInputStream(in, 64 * 1024);
+            case GZIP -> gunzip.open(in);
             case ZSTD -> new BufferedInputStream(new ZstdInputStream(in), 128 * 1024);
             case NONE -> in;
         };

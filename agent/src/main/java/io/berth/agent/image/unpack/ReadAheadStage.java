@@ -5,14 +5,17 @@ import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
 /**
  * Reads {@code source} on a thread of its own, a few chunks ahead of the reader: one stage of a
- * pipeline. A layer's download and decompression (zlib or zstd, native code) run here while the
- * reader parses the tar, hashes it and writes the files, so a pull uses two cores instead of one
- * (measured on a ~5 MB gzip layer of 10 MB: decompression 60-70 ms, tar and file writes 25-50 ms,
- * which used to add up).
+ * pipeline. A layer's download and decompression (ISA-L, zlib or zstd: native code) run here while
+ * the reader parses the tar, hashes it and writes the files, so a pull uses two cores instead of
+ * one (measured on a ~5 MB gzip layer of 10 MB with zlib: decompression 60-70 ms, tar and file
+ * writes 25-50 ms, which used to add up).
  *
  * <p>An exception in the stage reaches the reader at the point where the data would have been,
  * and again on every later read. {@link #close()} stops the stage and waits for its thread to
@@ -25,10 +28,21 @@ public final class ReadAheadStage extends InputStream {
 
     private static final Chunk END = new Chunk(new byte[0], 0);
 
+    /**
+     * Platform threads (see the constructor), kept for a minute after their stage ends: a pull
+     * starts one stage per layer, and starting a thread costs a few milliseconds on a busy node
+     * (the starter waits until the new thread runs).
+     */
+    private static final ExecutorService THREADS = Executors.newCachedThreadPool(
+            Thread.ofPlatform().daemon().name("read-ahead-", 0).factory());
+
     private final InputStream source;
     private final int chunkSize;
+    private final String name;
     private final BlockingQueue<Object> queue;
-    private final Thread thread;
+    /** Arrays the reader is done with, for the stage to fill again: no 256 KiB allocation per chunk. */
+    private final BlockingQueue<byte[]> free;
+    private final CountDownLatch stopped = new CountDownLatch(1);
     private volatile boolean cancelled;
     private Chunk current;
     private int pos;
@@ -44,17 +58,34 @@ public final class ReadAheadStage extends InputStream {
     public ReadAheadStage(InputStream source, int chunkSize, int chunks, String name) {
         this.source = source;
         this.chunkSize = chunkSize;
+        this.name = name;
         this.queue = new ArrayBlockingQueue<>(chunks + 1); // + 1: the end or the failure always fits
+        this.free = new ArrayBlockingQueue<>(chunks + 2);
         // A platform thread: decompression is CPU-bound native code that would hold a virtual
         // thread's carrier for milliseconds at a time, and every hand-over would then wait for a
         // carrier behind other CPU-bound work (measured: a 5-layer pull took 3x as long).
-        this.thread = Thread.ofPlatform().daemon().name(name).start(this::produce);
+        THREADS.execute(this::run);
+    }
+
+    private void run() {
+        Thread self = Thread.currentThread();
+        String idle = self.getName();
+        self.setName(name);
+        try {
+            produce();
+        } finally {
+            self.setName(idle);
+            stopped.countDown();
+        }
     }
 
     private void produce() {
         try {
             while (!cancelled) {
-                byte[] buf = new byte[chunkSize];
+                byte[] buf = free.poll();
+                if (buf == null) {
+                    buf = new byte[chunkSize];
+                }
                 int n = 0;
                 while (n < buf.length) {
                     int r = source.read(buf, n, buf.length - n);
@@ -102,6 +133,10 @@ public final class ReadAheadStage extends InputStream {
             return 0;
         }
         if (current == null || pos == current.length()) {
+            if (current != null) {
+                free.offer(current.data()); // its bytes are all read: the stage may fill it again
+                current = null;
+            }
             if (!nextChunk()) {
                 return -1;
             }
@@ -115,14 +150,14 @@ public final class ReadAheadStage extends InputStream {
     private boolean nextChunk() throws IOException {
         if (terminal == null) {
             if (cancelled) {
-                throw new IOException("read-ahead stage " + thread.getName() + " is closed");
+                throw new IOException("read-ahead stage " + name + " is closed");
             }
             Object o;
             try {
                 o = queue.take();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                throw new InterruptedIOException("interrupted waiting for " + thread.getName());
+                throw new InterruptedIOException("interrupted waiting for " + name);
             }
             if (o instanceof Chunk c && c != END) {
                 current = c;
@@ -159,7 +194,7 @@ public final class ReadAheadStage extends InputStream {
         boolean interrupted = false;
         while (true) {
             try {
-                thread.join();
+                stopped.await();
                 break;
             } catch (InterruptedException e) {
                 interrupted = true;
