@@ -221,7 +221,9 @@ public final class ContainerManager implements PodContainers {
     }
 
     public Container start(String idOrPrefix) {
-        Container c = get(idOrPrefix);
+        // The record, not the shim's word (get): Start is itself the exchange with the shim, and a
+        // shim that is gone fails it, after which the record learns how the container ended.
+        Container c = record(idOrPrefix);
         try (var held = locks.lock(c.id())) {
             c = containers.find(c.id()).orElseThrow();
             if (c.state() != Container.State.CREATED) {
@@ -345,16 +347,28 @@ public final class ContainerManager implements PodContainers {
         return List.copyOf(containers.all());
     }
 
+    /**
+     * Runs a command in the container and waits for it (kubelet's exec probes: frequent, so one
+     * exchange with the shim). The record says whether it runs; one that has exited since fails
+     * the exchange, and the refreshed record then gives the answer.
+     */
     public ContainerRuntime.ExecResult execSync(String idOrPrefix, List<String> args, Duration timeout) {
-        Container c = get(idOrPrefix);
-        if (c.state() != Container.State.RUNNING) {
-            throw new BerthException(BerthException.Kind.FAILED_PRECONDITION, "container " + c.id() + " is "
-                    + c.state() + "; exec needs a RUNNING container");
+        Container c = record(idOrPrefix);
+        if (c.state() == Container.State.RUNNING) {
+            if (args.isEmpty()) {
+                throw BerthException.invalid("exec in container " + c.id() + ": no command given");
+            }
+            try {
+                return runtime.exec(c.bundleDir(), args, timeout);
+            } catch (BerthException e) {
+                c = refresh(c.id());
+                if (c.state() == Container.State.RUNNING) {
+                    throw e;
+                }
+            }
         }
-        if (args.isEmpty()) {
-            throw BerthException.invalid("exec in container " + c.id() + ": no command given");
-        }
-        return runtime.exec(c.bundleDir(), args, timeout);
+        throw new BerthException(BerthException.Kind.FAILED_PRECONDITION, "container " + c.id() + " is "
+                + c.state() + "; exec needs a RUNNING container");
     }
 
     public Container updateResources(String idOrPrefix, ContainerPlan.Resources resources) {
