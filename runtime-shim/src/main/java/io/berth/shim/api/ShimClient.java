@@ -46,6 +46,13 @@ public final class ShimClient {
         } catch (ShimGoneException e) {
             ExitRecord exit = exitRecord();
             if (exit == null) {
+                // Not listening and no exit record: killed, most likely. A killed JVM's socket
+                // closes before the kernel has torn the whole process down, and /proc shows it
+                // meanwhile; wait for that, so that alive() answers as the caller will ask next.
+                awaitGone(GONE_GRACE);
+                exit = exitRecord();
+            }
+            if (exit == null) {
                 throw new ShimException("shim of " + bundle + " is gone and left no " + EXIT
                         + " (killed before its container exited?)", e);
             }
@@ -195,6 +202,21 @@ public final class ShimClient {
     public boolean alive() {
         long[] pid = shimPid(bundle);
         return pid != null && startTime(pid[0]) == pid[1];
+    }
+
+    /** How long a shim that stopped listening may take to be gone from /proc. */
+    private static final java.time.Duration GONE_GRACE = java.time.Duration.ofSeconds(2);
+
+    private void awaitGone(java.time.Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (alive() && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException ie) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
     }
 
     /** The exit record, or null if the container has not exited (or its shim died first). */
