@@ -299,8 +299,11 @@ public final class PodManager {
 
     /** Runs one named step of a sandbox's set-up; a failure says which step, for which sandbox. */
     private static <T> T step(String id, String name, Step<T> step) {
+        long t0 = System.nanoTime();
         try {
-            return step.run();
+            T result = step.run();
+            LOG.debug("pod sandbox step", "id", id, "step", name, "ms", (System.nanoTime() - t0) / 1e6);
+            return result;
         } catch (BerthException e) {
             throw new BerthException(e.kind(), "sandbox " + id + ": " + name + ": " + e.getMessage(), e);
         } catch (Exception e) {
