@@ -167,6 +167,108 @@ class ImageStoreTest {
         assertTrue(reopened.hasLayer(LAYER_A));
     }
 
+    static final String BOOT_1 = "11111111-1111-1111-1111-111111111111";
+    static final String BOOT_2 = "22222222-2222-2222-2222-222222222222";
+
+    /** Polls {@code condition} for up to 10 s; true as soon as it holds. */
+    private static boolean eventually(java.util.function.BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + java.time.Duration.ofSeconds(10).toNanos();
+        while (System.nanoTime() < deadline) {
+            if (condition.getAsBoolean()) {
+                return true;
+            }
+            Thread.sleep(5);
+        }
+        return condition.getAsBoolean();
+    }
+
+    /** Two images in boot 1, one on a layer synced before, one on a layer still unsynced: as a power loss finds them. */
+    private String[] unsyncedInBoot1() throws IOException {
+        var s = ImageStore.open(dir.resolve("images"), BOOT_1, true);
+        layer(s, LAYER_A);
+        String synced = config(s, "synced");
+        commit(s, synced, "synced:1", List.of(LAYER_A));
+        s.close(); // a clean stop: the last syncfs clears every mark
+        s = ImageStore.open(dir.resolve("images"), BOOT_1, false); // no syncer: nothing gets cleared
+        assertEquals(java.util.Set.of(), s.unsyncedLayers(), "close synced everything");
+        layer(s, LAYER_B);
+        String unsynced = config(s, "unsynced");
+        commit(s, unsynced, "unsynced:1", List.of(LAYER_A, LAYER_B));
+        s.lease(unsynced, "container-1");
+        assertEquals(java.util.Set.of(LAYER_B), s.unsyncedLayers());
+        assertTrue(s.unsyncedBlobs().contains(unsynced));
+        s.close(); // as kill -9 or a power loss leaves it: marks on disk, never cleared
+        return new String[] {synced, unsynced};
+    }
+
+    @Test
+    void anUnsyncedLayerFromAnotherBootIsDroppedWithItsImages() throws Exception {
+        String[] ids = unsyncedInBoot1();
+        try (var s = ImageStore.open(dir.resolve("images"), BOOT_2, true)) {
+            assertFalse(s.hasLayer(LAYER_B), "its data may have been lost with the page cache");
+            assertTrue(s.find("unsynced:1").isEmpty(), "the image using it is gone: a pull fetches it again");
+            assertFalse(s.hasBlob(Digest.parse(ids[1])), "its unsynced config too");
+            assertEquals(ids[0], s.get("synced:1").id(), "what was synced before stays");
+            assertTrue(s.hasLayer(LAYER_A));
+            assertEquals(java.util.Set.of(), s.unsyncedLayers());
+            assertEquals(java.util.Set.of(), s.unsyncedBlobs());
+        }
+        try (var s = ImageStore.open(dir.resolve("images"), BOOT_2, false)) {
+            assertTrue(s.find("unsynced:1").isEmpty(), "dropped for good, not only in memory");
+            assertEquals(java.util.Set.of(), s.unsyncedLayers());
+        }
+    }
+
+    @Test
+    void anUnsyncedLayerFromThisBootIsKeptAndSynced() throws Exception {
+        String[] ids = unsyncedInBoot1(); // the agent was killed; the kernel (and its page cache) was not
+        try (var s = ImageStore.open(dir.resolve("images"), BOOT_1, true)) {
+            assertEquals(ids[1], s.get("unsynced:1").id());
+            assertTrue(s.hasLayer(LAYER_B));
+            assertTrue(eventually(() -> s.unsyncedLayers().isEmpty() && s.unsyncedBlobs().isEmpty()),
+                    "the syncer takes the marks up again: " + s.unsyncedLayers() + " " + s.unsyncedBlobs());
+        }
+        try (var s = ImageStore.open(dir.resolve("images"), BOOT_2, false)) {
+            assertEquals(ids[1], s.get("unsynced:1").id(), "synced, so a later boot keeps it");
+        }
+    }
+
+    @Test
+    void theSyncerClearsTheMarksOfWhatAPullCommitted() throws Exception {
+        try (var s = ImageStore.open(dir.resolve("images"), BOOT_1, true)) {
+            layer(s, LAYER_A);
+            String id = config(s, "");
+            assertEquals(java.util.Set.of(LAYER_A), s.unsyncedLayers(), "marked at commit, before any record");
+            commit(s, id, "app:1", List.of(LAYER_A));
+            assertTrue(eventually(() -> s.unsyncedLayers().isEmpty() && s.unsyncedBlobs().isEmpty()),
+                    "cleared by the syncer: " + s.unsyncedLayers() + " " + s.unsyncedBlobs());
+            // Cleared on disk too: a power loss now costs nothing.
+            assertTrue(eventually(() -> {
+                try {
+                    return !Files.readString(s.root().resolve("index.json")).contains(LAYER_A + "\" : \"" + BOOT_1);
+                } catch (IOException e) {
+                    return false;
+                }
+            }));
+        }
+        try (var s = ImageStore.open(dir.resolve("images"), BOOT_2, false)) {
+            assertTrue(s.hasLayer(LAYER_A));
+            assertTrue(s.find("app:1").isPresent());
+        }
+    }
+
+    @Test
+    void aMarkOutlivesAGcOfItsLayerOnlyUntilTheLayerGoes() throws Exception {
+        try (var s = ImageStore.open(dir.resolve("images"), BOOT_1, false)) {
+            layer(s, LAYER_A);
+            String id = config(s, "");
+            commit(s, id, "app:1", List.of(LAYER_A));
+            s.remove("app:1");
+            assertEquals(java.util.Set.of(), s.unsyncedLayers(), "a deleted layer needs no sync");
+            assertEquals(java.util.Set.of(), s.unsyncedBlobs());
+        }
+    }
+
     @Test
     void onlyOneProcessOwnsTheStore() throws IOException {
         try (var s = ImageStore.open(dir.resolve("images"))) {
