@@ -22,6 +22,25 @@ class ImageStoreTest {
     static final String LAYER_B = "sha256:" + "b".repeat(64);
     static final String LAYER_C = "sha256:" + "c".repeat(64);
 
+    private final List<ImageStore> opened = new java.util.ArrayList<>();
+
+    /**
+     * Opens the store as the agent does (with its syncer thread), closed after the test: a syncer
+     * left running could still be writing index.json while the temp dir is deleted.
+     */
+    private ImageStore open() throws IOException {
+        var s = ImageStore.open(dir.resolve("images"));
+        opened.add(s);
+        return s;
+    }
+
+    @org.junit.jupiter.api.AfterEach
+    void closeStores() throws IOException {
+        for (var s : opened) {
+            s.close();
+        }
+    }
+
     private static void layer(ImageStore s, String chainId) throws IOException {
         Path work = s.newLayerWork();
         Files.writeString(work.resolve("diff/file"), chainId);
@@ -46,7 +65,7 @@ class ImageStoreTest {
     void aLayerCommittedTwiceKeepsTheFirstAndDropsTheSecondWorkDir() throws IOException {
         // Two pulls that unpacked the same layer side by side: the second commit must succeed
         // quietly (identical content), not fail the pull, and leave no work dir behind.
-        try (var s = ImageStore.open(dir.resolve("images"))) {
+        try (var s = open()) {
             layer(s, LAYER_A);
             Path second = s.newLayerWork();
             Files.writeString(second.resolve("diff/file"), "second");
@@ -58,7 +77,7 @@ class ImageStoreTest {
 
     @Test
     void aFailedPullsBlobsGoUnlessSomethingUsesThem() throws IOException {
-        try (var s = ImageStore.open(dir.resolve("images"))) {
+        try (var s = open()) {
             layer(s, LAYER_A);
             String id = config(s, "0");
             commit(s, id, "app:1", List.of(LAYER_A));
@@ -77,7 +96,7 @@ class ImageStoreTest {
 
     @Test
     void findsByTagIdDigestAndPrefix() throws IOException {
-        var s = ImageStore.open(dir.resolve("images"));
+        var s = open();
         layer(s, LAYER_A);
         String id = config(s, "1000:1000");
         var img = s.commit(id, "docker.io/library/app:1", "docker.io/library/app@" + id, 100, id, id, List.of(LAYER_A));
@@ -97,7 +116,7 @@ class ImageStoreTest {
 
     @Test
     void removeKeepsSharedLayersAndIsIdempotent() throws IOException {
-        var s = ImageStore.open(dir.resolve("images"));
+        var s = open();
         layer(s, LAYER_A);
         layer(s, LAYER_B);
         layer(s, LAYER_C);
@@ -116,7 +135,7 @@ class ImageStoreTest {
 
     @Test
     void leasesKeepLayersPastRemovalAndARestart() throws IOException {
-        var s = ImageStore.open(dir.resolve("images"));
+        var s = open();
         layer(s, LAYER_A);
         String id = config(s, "");
         commit(s, id, "app:1", List.of(LAYER_A));
@@ -125,7 +144,7 @@ class ImageStoreTest {
         assertTrue(s.find(id).isEmpty());
         assertTrue(s.hasLayer(LAYER_A), "leased by container-1");
         s.close();
-        var reopened = ImageStore.open(dir.resolve("images"));
+        var reopened = open();
         assertTrue(reopened.hasLayer(LAYER_A), "the lease survived the restart");
         assertEquals(java.util.Set.of("container-1"), reopened.leaseHolders());
         reopened.release("container-1");
@@ -136,7 +155,7 @@ class ImageStoreTest {
 
     @Test
     void aTagMovesToTheNewImage() throws IOException {
-        var s = ImageStore.open(dir.resolve("images"));
+        var s = open();
         layer(s, LAYER_A);
         String old = config(s, "a");
         String neu = config(s, "b");
@@ -148,7 +167,7 @@ class ImageStoreTest {
 
     @Test
     void survivesRestartAndDropsWhatACrashLeftHalfDone() throws IOException {
-        var s = ImageStore.open(dir.resolve("images"));
+        var s = open();
         layer(s, LAYER_A);
         String id = config(s, "");
         commit(s, id, "app:1", List.of(LAYER_A));
@@ -159,7 +178,7 @@ class ImageStoreTest {
         Files.createDirectories(orphan.resolve("diff"));
         s.close();
 
-        var reopened = ImageStore.open(dir.resolve("images"));
+        var reopened = open();
         assertEquals(id, reopened.get("app:1").id());
         assertFalse(Files.exists(work));
         assertFalse(Files.exists(reopened.root().resolve("ingest/half-a-blob")));
@@ -271,16 +290,16 @@ class ImageStoreTest {
 
     @Test
     void onlyOneProcessOwnsTheStore() throws IOException {
-        try (var s = ImageStore.open(dir.resolve("images"))) {
-            var e = assertThrows(BerthException.class, () -> ImageStore.open(dir.resolve("images")));
+        try (var s = open()) {
+            var e = assertThrows(BerthException.class, () -> open());
             assertTrue(e.getMessage().contains("in use"), e.getMessage());
         }
-        ImageStore.open(dir.resolve("images")).close();
+        open().close();
     }
 
     @Test
     void blobsAreVerifiedBeforeTheyAreStored() throws IOException {
-        var s = ImageStore.open(dir.resolve("images"));
+        var s = open();
         Digest d = Digest.sha256("good".getBytes(StandardCharsets.UTF_8));
         var e = assertThrows(BerthException.class, () -> s.putBlob(d, "evil".getBytes(StandardCharsets.UTF_8)));
         assertTrue(e.getMessage().contains(d.toString()), e.getMessage());
