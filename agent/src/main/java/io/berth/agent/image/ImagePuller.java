@@ -37,10 +37,15 @@ import java.util.concurrent.atomic.AtomicLong;
  * Pulls images into the {@link ImageStore}. A pull is a list of named steps:
  *
  * <pre>
- *   resolve  ─▶ platform ─▶ config ─▶ layers (concurrent, each: download ▸ verify ▸ unpack ▸ commit) ─▶ record
- *      │ (tag already here: HEAD digest known)            │ (image already here)
- *      └──────────────────────────────▶ record names ◀───┘
+ *   resolve  ─▶ platform ─┬▶ config ──────────────────────────────────────────────────────┬▶ record
+ *      │                  └▶ layers (concurrent, each: download ▸ unpack ▸ verify ▸ commit) ┘
+ *      │ (tag already here: HEAD digest known)  │ (image already here)
+ *      └─────────────────────▶ record names ◀───┘
  * </pre>
+ *
+ * A layer's download does not wait for the config unless a layer here was unpacked from the same
+ * blob (it may be reusable, which takes the config's chain ids to tell); its check against the
+ * config's diff_id and its commit do.
  *
  * Concurrent pulls of one image share one pull (a single flight keyed by reference and
  * credentials); layers are shared across pulls of different images by chain id; downloads across
@@ -245,7 +250,7 @@ public final class ImagePuller {
         String what = "manifest " + manifestDigest + " of " + ref;
         Manifests.ImageManifest m = Manifests.imageManifest(manifestBytes, what);
 
-        // Step 3, config: its digest is the image id; its diff_ids name the uncompressed layers.
+        // The config's digest is the image id: an image already here needs its names recorded only.
         String id = m.config().digest().toString();
         Optional<Image> present = store.find(id);
         if (present.isPresent() && present.get().chainIds().stream().allMatch(store::hasLayer)) {
@@ -258,7 +263,64 @@ public final class ImagePuller {
                 throw new BerthException(Kind.INTERNAL, "record image " + id + ": " + e.getMessage(), e);
             }
         }
+        // Step 3, config, fetched while the layers download (step 4). Its diff_ids name the
+        // uncompressed layers and so the chain ids that key the layer directories, but a layer never
+        // unpacked here can be downloaded and unpacked into its work directory without them: only
+        // its check against its diff_id and its commit wait for the config (see layer()). Pinned, so
+        // no GC takes what the pull will reference meanwhile (the chain ids once the config is in).
+        // The manifests and the config (verified, in memory) are written to the store meanwhile:
+        // they need not wait for the layers. Removed again if the pull fails.
         long t0 = System.nanoTime();
+        var blobPins = List.of(topDigest.toString(), manifestDigest.toString(), id);
+        store.pin(blobPins);
+        CompletableFuture<ConfigFacts> config = CompletableFuture.supplyAsync(() -> readConfig(ref, id, m, source),
+                BLOB_WRITERS);
+        CompletableFuture<Void> blobs = config.thenAcceptAsync(c -> storeBlobs(ref, topDigest, topBytes,
+                manifestDigest, manifestBytes, m.config().digest(), c.bytes()), BLOB_WRITERS);
+        boolean recorded = false;
+        try {
+            var progress = new Progress(ref.toString());
+            long size = m.config().size() + m.layers().stream().mapToLong(Descriptor::size).sum();
+            int fetched;
+            try {
+                fetched = fetchLayers(ref, m, config, source, progress);
+            } finally {
+                blobs.exceptionally(e -> null).join(); // never leave a writer behind, whatever happened
+            }
+
+            // Step 5, record: blobs first (done above), then the record that makes the image visible.
+            long t2 = System.nanoTime();
+            ConfigFacts c = join(config);
+            join(blobs);
+            metrics.pulls.labels(fetched == 0 ? "present" : "pulled").inc();
+            long t3 = System.nanoTime();
+            Image image = store.commit(id, repoTag, repoDigest, size, topDigest.toString(),
+                    manifestDigest.toString(), c.chainIds());
+            recorded = true;
+            LOG.debug("image recorded", "image", ref, "config_ms", (c.readNanos() - t0) / 1e6,
+                    "layers_ms", (t2 - t0) / 1e6, "blobs_wait_ms", (t3 - t2) / 1e6,
+                    "record_ms", (System.nanoTime() - t3) / 1e6);
+            return image;
+        } catch (IOException e) {
+            throw new BerthException(Kind.INTERNAL, "record image " + id + " of " + ref + ": " + e.getMessage(), e);
+        } finally {
+            store.unpin(blobPins);
+            ConfigFacts c = config.exceptionally(e -> null).join(); // done by now: every layer waited for it
+            if (c != null) {
+                store.unpin(c.chainIds());
+            }
+            if (!recorded) {
+                // A failed pull leaves the store as it was: the blobs it wrote go unless something uses them.
+                store.dropUnusedBlobs(List.of(topDigest, manifestDigest, m.config().digest()));
+            }
+        }
+    }
+
+    /** The config of a pull once it is in, checked against the manifest; its chain ids are pinned. */
+    private record ConfigFacts(byte[] bytes, List<Digest> diffIds, List<String> chainIds, long readNanos) {
+    }
+
+    private ConfigFacts readConfig(ImageRef ref, String id, Manifests.ImageManifest m, Source source) {
         byte[] configBytes;
         try {
             configBytes = source.read(m.config().digest(), m.config().size());
@@ -271,61 +333,11 @@ public final class ImagePuller {
                     + diffIds.size() + " diff_ids for " + m.layers().size() + " layers");
         }
         List<String> chainIds = chainIds(diffIds);
-
-        // Step 4, layers: download what is missing, concurrently; pinned so no GC takes them meanwhile.
-        // The manifests and the config (verified, in memory) are written to the store meanwhile:
-        // their fsyncs need not wait for the layers. Pinned too, and removed again if the pull fails.
-        var pins = new ArrayList<String>(chainIds);
-        pins.addAll(List.of(topDigest.toString(), manifestDigest.toString(), m.config().digest().toString()));
-        store.pin(pins);
-        boolean recorded = false;
-        CompletableFuture<Void> blobs = CompletableFuture.runAsync(() -> storeBlobs(ref, topDigest, topBytes,
-                manifestDigest, manifestBytes, m.config().digest(), configBytes), BLOB_WRITERS);
-        try {
-            var progress = new Progress(ref.toString());
-            var todo = new ArrayList<Integer>();
-            long size = m.config().size();
-            for (int i = 0; i < m.layers().size(); i++) {
-                size += m.layers().get(i).size();
-                if (!store.hasLayer(chainIds.get(i))) {
-                    todo.add(i);
-                    progress.total.addAndGet(m.layers().get(i).size());
-                } else {
-                    metrics.layersReused.inc();
-                }
-            }
-            long t1 = System.nanoTime();
-            try {
-                if (!todo.isEmpty()) {
-                    fetchLayers(ref, m, diffIds, chainIds, todo, source, progress);
-                }
-            } finally {
-                blobs.exceptionally(e -> null).join(); // never leave a writer behind, whatever happened
-            }
-
-            // Step 5, record: blobs first (done above), then the record that makes the image visible.
-            long t2 = System.nanoTime();
-            join(blobs);
-            metrics.pulls.labels(todo.isEmpty() ? "present" : "pulled").inc();
-            long t3 = System.nanoTime();
-            Image image = store.commit(id, repoTag, repoDigest, size, topDigest.toString(),
-                    manifestDigest.toString(), chainIds);
-            recorded = true;
-            LOG.debug("image recorded", "image", ref, "config_ms", (t1 - t0) / 1e6, "layers_ms", (t2 - t1) / 1e6,
-                    "blobs_wait_ms", (t3 - t2) / 1e6, "record_ms", (System.nanoTime() - t3) / 1e6);
-            return image;
-        } catch (IOException e) {
-            throw new BerthException(Kind.INTERNAL, "record image " + id + " of " + ref + ": " + e.getMessage(), e);
-        } finally {
-            store.unpin(pins);
-            if (!recorded) {
-                // A failed pull leaves the store as it was: the blobs it wrote go unless something uses them.
-                store.dropUnusedBlobs(List.of(topDigest, manifestDigest, m.config().digest()));
-            }
-        }
+        store.pin(chainIds);
+        return new ConfigFacts(configBytes, diffIds, chainIds, System.nanoTime());
     }
 
-    /** Writes the small blobs of pulls: waiting for fsync, not computing, so virtual threads do. */
+    /** Fetches configs and writes the small blobs of pulls: waiting, not computing, so virtual threads do. */
     private static final java.util.concurrent.Executor BLOB_WRITERS = Executors.newVirtualThreadPerTaskExecutor();
 
     private void storeBlobs(ImageRef ref, Digest topDigest, byte[] topBytes, Digest manifestDigest,
@@ -380,11 +392,12 @@ public final class ImagePuller {
         return out;
     }
 
-    private void fetchLayers(ImageRef ref, Manifests.ImageManifest m, List<Digest> diffIds, List<String> chainIds,
-            List<Integer> todo, Source source, Progress progress) {
+    /** Step 4 for every layer of {@code m}; returns how many this pull had to download (or wait for). */
+    private int fetchLayers(ImageRef ref, Manifests.ImageManifest m, CompletableFuture<ConfigFacts> config,
+            Source source, Progress progress) {
         metrics.inProgress.inc();
-        metrics.expectedBytes.labels(progress.image).set(progress.total.get());
-        // Platform threads, one per layer (at most max_concurrent_downloads of them work at once):
+        var fetched = new java.util.concurrent.atomic.AtomicInteger();
+        // Platform threads, one per layer (at most max_concurrent_downloads of them download at once):
         // hashing, tar parsing and writing are CPU-bound, and virtual threads are not time-sliced,
         // so a stage waking up would wait for a carrier behind them. The OS schedules these fairly.
         try (var pool = Executors.newThreadPerTaskExecutor(Thread.ofPlatform().daemon().name("layer-", 0).factory())) {
@@ -392,19 +405,20 @@ public final class ImagePuller {
             // parent has to be resolved in the merged view (a lower symlink; see LayerUnpacker).
             var done = new ArrayList<CompletableFuture<Void>>();
             for (int i = 0; i < m.layers().size(); i++) {
-                done.add(todo.contains(i) ? new CompletableFuture<>() : CompletableFuture.completedFuture(null));
+                done.add(new CompletableFuture<>());
             }
             var futures = new ArrayList<Future<?>>();
-            for (int i : todo) {
-                Descriptor layer = m.layers().get(i);
-                String chainId = chainIds.get(i);
-                LayerUnpacker.Lowers lowers = () -> lowerDirs(ref, chainIds, done, i);
+            for (int i = 0; i < m.layers().size(); i++) {
+                int index = i;
+                LayerUnpacker.Lowers lowers = () -> lowerDirs(ref, config, done, index);
                 futures.add(pool.submit(() -> {
                     try {
-                        sharedLayer(ref, layer, diffIds.get(i), chainId, source, progress, lowers);
-                        done.get(i).complete(null);
+                        if (layer(ref, m, index, config, source, progress, lowers)) {
+                            fetched.incrementAndGet();
+                        }
+                        done.get(index).complete(null);
                     } catch (RuntimeException e) {
-                        done.get(i).completeExceptionally(e);
+                        done.get(index).completeExceptionally(e);
                         throw e;
                     }
                     return null;
@@ -419,7 +433,7 @@ public final class ImagePuller {
                             : new BerthException(Kind.INTERNAL, e.getCause().toString(), e.getCause());
                     if (first == null) {
                         first = r;
-                    } else {
+                    } else if (r != first) {
                         first.addSuppressed(r);
                     }
                 } catch (InterruptedException e) {
@@ -428,6 +442,12 @@ public final class ImagePuller {
                 }
             }
             if (first != null) {
+                // A config that failed is the pull's error, as when it was fetched before the layers:
+                // the layers that needed it failed with it, those downloading ahead of it were stopped.
+                config.exceptionally(e -> null).join();
+                if (config.isCompletedExceptionally()) {
+                    join(config);
+                }
                 throw first;
             }
         } finally {
@@ -435,13 +455,73 @@ public final class ImagePuller {
             metrics.expectedBytes.remove(progress.image);
             metrics.progressBytes.remove(progress.image);
         }
-        LOG.info("pull progress", "image", ref, "done_bytes", progress.done.get(), "total_bytes",
-                progress.total.get(), "percent", 100);
+        if (fetched.get() > 0) {
+            LOG.info("pull progress", "image", ref, "done_bytes", progress.done.get(), "total_bytes",
+                    progress.total.get(), "percent", 100);
+        }
+        return fetched.get();
     }
 
-    /** The unpacked layers below layer {@code i}, topmost first, once they are all in the store. */
-    private List<Path> lowerDirs(ImageRef ref, List<String> chainIds, List<CompletableFuture<Void>> done, int i)
-            throws IOException {
+    /** The config's facts, waiting for them: the config's own error if it failed. */
+    private static ConfigFacts awaitConfig(CompletableFuture<ConfigFacts> config) {
+        return join(config);
+    }
+
+    /**
+     * Layer {@code i} of a pull: reused when it is here, otherwise downloaded once however many
+     * pulls want it (true: this pull downloaded it or waited for another's download). Whether it
+     * is here takes the config (chain ids), except for a blob that no layer here was unpacked from:
+     * such a layer cannot be here (short of the same content compressed otherwise, which then
+     * merely unpacks twice; the second commit is dropped), so its download starts at once, before
+     * the config is in.
+     */
+    private boolean layer(ImageRef ref, Manifests.ImageManifest m, int i, CompletableFuture<ConfigFacts> config,
+            Source source, Progress progress, LayerUnpacker.Lowers lowers) {
+        Descriptor layer = m.layers().get(i);
+        if ((config.isDone() || store.unpackedFrom(layer.digest()))
+                && store.hasLayer(awaitConfig(config).chainIds().get(i))) {
+            metrics.layersReused.inc();
+            return false;
+        }
+        progress.expect(layer.size());
+        // In flight under its blob and the blobs below it, which give its chain id before the config
+        // does: pulls of one image (by tag and by digest, say) and of images on the same base share it.
+        String key = flightKey(m, i);
+        var mine = new CompletableFuture<Void>();
+        CompletableFuture<Void> running = layers.putIfAbsent(key, mine);
+        if (running != null) {
+            join(running);
+            // Same blobs, same content, same chain id, unless this pull's config disagrees with the
+            // content: then it checks the content against its own config, and fails as it should.
+            if (!store.hasLayer(awaitConfig(config).chainIds().get(i))) {
+                fetchLayer(ref, layer, i, config, source, progress, lowers);
+            }
+            return true;
+        }
+        try {
+            fetchLayer(ref, layer, i, config, source, progress, lowers);
+            mine.complete(null);
+        } catch (RuntimeException e) {
+            mine.completeExceptionally(e);
+            throw e;
+        } finally {
+            layers.remove(key, mine);
+        }
+        return true;
+    }
+
+    /** The digests of layer {@code i}'s blob and of those below it, hashed: what keys its download in flight. */
+    private static String flightKey(Manifests.ImageManifest m, int i) {
+        var s = new StringBuilder();
+        for (int j = 0; j <= i; j++) {
+            s.append(m.layers().get(j).digest()).append(' ');
+        }
+        return Digest.sha256(s.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8)).toString();
+    }
+
+    /** The unpacked layers below layer {@code i}, topmost first, once they and the config are in. */
+    private List<Path> lowerDirs(ImageRef ref, CompletableFuture<ConfigFacts> config,
+            List<CompletableFuture<Void>> done, int i) throws IOException {
         var dirs = new ArrayList<Path>();
         for (int j = i - 1; j >= 0; j--) {
             try {
@@ -453,31 +533,18 @@ public final class ImagePuller {
                 Thread.currentThread().interrupt();
                 throw new java.io.InterruptedIOException("interrupted waiting for the layers below");
             }
+        }
+        // The layers below are done, and each waited for the config; it is in (or failed).
+        List<String> chainIds;
+        try {
+            chainIds = awaitConfig(config).chainIds();
+        } catch (RuntimeException e) {
+            throw new IOException("config of " + ref + " failed: " + e.getMessage(), e);
+        }
+        for (int j = i - 1; j >= 0; j--) {
             dirs.add(store.layerDir(chainIds.get(j)));
         }
         return dirs;
-    }
-
-    /** One download of a layer, whichever pull asks for it first; the others wait for it. */
-    private void sharedLayer(ImageRef ref, Descriptor layer, Digest diffId, String chainId, Source source,
-            Progress progress, LayerUnpacker.Lowers lowers) {
-        var mine = new CompletableFuture<Void>();
-        CompletableFuture<Void> running = layers.putIfAbsent(chainId, mine);
-        if (running != null) {
-            join(running);
-            return;
-        }
-        try {
-            if (!store.hasLayer(chainId)) {
-                fetchLayer(ref, layer, diffId, chainId, source, progress, lowers);
-            }
-            mine.complete(null);
-        } catch (RuntimeException e) {
-            mine.completeExceptionally(e);
-            throw e;
-        } finally {
-            layers.remove(chainId, mine);
-        }
     }
 
     /**
@@ -488,11 +555,15 @@ public final class ImagePuller {
      * the digest is passed over for this blob and the next endpoint is tried (containerd's
      * fetcher does the same: a mirror is a cache, the digest is the truth).
      */
-    private void fetchLayer(ImageRef ref, Descriptor layer, Digest diffId, String chainId, Source source,
-            Progress progress, LayerUnpacker.Lowers lowers) {
+    private void fetchLayer(ImageRef ref, Descriptor layer, int i, CompletableFuture<ConfigFacts> config,
+            Source source, Progress progress, LayerUnpacker.Lowers lowers) {
         while (true) {
+            if (config.isDone() && !config.isCompletedExceptionally()
+                    && store.hasLayer(config.join().chainIds().get(i))) {
+                return; // another pull committed it meanwhile
+            }
             try {
-                fetchLayerOnce(ref, layer, diffId, chainId, source, progress, lowers);
+                fetchLayerOnce(ref, layer, i, config, source, progress, lowers);
                 return;
             } catch (BadBlob bad) {
                 String from = source.origin(layer.digest());
@@ -501,7 +572,18 @@ public final class ImagePuller {
                 }
                 LOG.warn("endpoint served a bad blob; trying the next endpoint", "image", ref, "layer",
                         layer.digest(), "endpoint", from, "error", bad.error.getMessage());
+            } catch (OtherDiffAlgorithm again) {
+                // Hashed as sha256 ahead of the config, which names a sha512 diff_id: once more, knowing it.
+                LOG.debug("layer hashed with the wrong algorithm ahead of its config; fetching again",
+                        "image", ref, "layer", layer.digest());
             }
+        }
+    }
+
+    /** A layer downloaded ahead of its config was hashed with another algorithm than its diff_id's. */
+    private static final class OtherDiffAlgorithm extends RuntimeException {
+        OtherDiffAlgorithm() {
+            super(null, null, false, false);
         }
     }
 
@@ -515,9 +597,13 @@ public final class ImagePuller {
         }
     }
 
-    private void fetchLayerOnce(ImageRef ref, Descriptor layer, Digest diffId, String chainId, Source source,
-            Progress progress, LayerUnpacker.Lowers lowers) {
+    private void fetchLayerOnce(ImageRef ref, Descriptor layer, int i, CompletableFuture<ConfigFacts> config,
+            Source source, Progress progress, LayerUnpacker.Lowers lowers) {
         String what = "layer " + layer.digest() + " of " + ref;
+        // Ahead of the config, the tar is hashed with sha256, the algorithm of practically every
+        // diff_id (docker, buildkit and containerd write nothing else); a sha512 one costs a refetch.
+        boolean configIn = config.isDone() && !config.isCompletedExceptionally();
+        String diffAlgorithm = configIn ? config.join().diffIds().get(i).algorithm() : "sha256";
         Path work;
         try {
             work = store.newLayerWork();
@@ -531,7 +617,7 @@ public final class ImagePuller {
             long tOpen = System.nanoTime();
             // Two threads: this stage downloads, hashes the blob and decompresses; the caller's
             // thread hashes the tar, parses it and writes the files.
-            var net = new TimedInputStream(body);
+            var net = new TimedInputStream(configIn ? body : new UntilConfigFails(body, config));
             var blob = new VerifyingInputStream(net, layer.digest().newHasher(), layer.size(), progress::add);
             var buffered = new BufferedInputStream(blob, 256 * 1024);
             var inflated = new TimedInputStream[1];
@@ -542,7 +628,7 @@ public final class ImagePuller {
                     Decompress.open(buffered))), STAGE_CHUNK, STAGE_CHUNKS, "unpack " + layer.digest().hex());
             var waited = new TimedInputStream(stage);
             try (stage) {
-                var tar = new VerifyingInputStream(waited, diffId.newHasher(), -1, null);
+                var tar = new VerifyingInputStream(waited, Digest.messageDigest(diffAlgorithm), -1, null);
                 // Waiting for the layers below gives up this download's slot meanwhile: they may
                 // need it (with max_concurrent_downloads = 1, they would otherwise never start).
                 LayerUnpacker.Lowers waitingLowers = () -> {
@@ -572,8 +658,16 @@ public final class ImagePuller {
                 throw new BadBlob(new BerthException(Kind.INVALID_ARGUMENT, what + ": content does not match its "
                         + "digest (it hashes to " + layer.digest().algorithm() + ":" + got + ")"));
             }
+            // The checks below take the config; if it failed, its error is the pull's (and whatever the
+            // unpacker saw may only be the download stopped for it).
+            ConfigFacts c = awaitConfig(config);
+            Digest diffId = c.diffIds().get(i);
+            String chainId = c.chainIds().get(i);
             if (unpackFailure != null) {
                 throw new BerthException(Kind.INVALID_ARGUMENT, what + ": " + unpackFailure.getMessage(), unpackFailure);
+            }
+            if (!diffId.algorithm().equals(diffAlgorithm)) {
+                throw new OtherDiffAlgorithm();
             }
             String gotDiff = HexFormat.of().formatHex(diffHash);
             if (!gotDiff.equals(diffId.hex())) {
@@ -586,7 +680,7 @@ public final class ImagePuller {
             committed = true;
             // Where the time went: the first byte; in the stage, network reads and decompression
             // (with the blob's hashing); on this thread, waiting for the stage and the rest (tar
-            // parsing, hashing, file writes); then syncfs and rename.
+            // parsing, hashing, file writes); then the rename (the syncfs is the store's syncer's).
             double inflateMs = inflated[0] == null ? 0 : inflated[0].millis() - net.millis();
             LOG.debug("layer unpacked", "image", ref, "layer", layer.digest(), "chain_id", chainId,
                     "bytes", layer.size(), "unpacked_bytes", stats.bytes(), "entries", stats.entries(),
@@ -643,6 +737,37 @@ public final class ImagePuller {
         }
     }
 
+    /**
+     * A layer's download ahead of its config, stopped as soon as the config has failed: the pull
+     * fails with the config's error anyway, and a large layer need not be fetched for nothing.
+     */
+    private static final class UntilConfigFails extends java.io.FilterInputStream {
+        private final CompletableFuture<?> config;
+
+        UntilConfigFails(InputStream in, CompletableFuture<?> config) {
+            super(in);
+            this.config = config;
+        }
+
+        private void check() throws IOException {
+            if (config.isCompletedExceptionally()) {
+                throw new IOException("download stopped: the image's config could not be had");
+            }
+        }
+
+        @Override
+        public int read() throws IOException {
+            check();
+            return super.read();
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            check();
+            return super.read(b, off, len);
+        }
+    }
+
     private static InputStream open(Source source, Descriptor layer, String what) throws IOException {
         return source.open(layer.digest(), layer.size());
     }
@@ -656,6 +781,11 @@ public final class ImagePuller {
 
         Progress(String image) {
             this.image = image;
+        }
+
+        /** Adds a layer this pull downloads (or waits for) to the bytes to do. */
+        void expect(long n) {
+            metrics.expectedBytes.labels(image).set(total.addAndGet(n));
         }
 
         void add(long n) {

@@ -22,6 +22,25 @@ class ImageStoreTest {
     static final String LAYER_B = "sha256:" + "b".repeat(64);
     static final String LAYER_C = "sha256:" + "c".repeat(64);
 
+    private final List<ImageStore> opened = new java.util.ArrayList<>();
+
+    /**
+     * Opens the store as the agent does (with its syncer thread), closed after the test: a syncer
+     * left running could still be writing index.json while the temp dir is deleted.
+     */
+    private ImageStore open() throws IOException {
+        var s = ImageStore.open(dir.resolve("images"));
+        opened.add(s);
+        return s;
+    }
+
+    @org.junit.jupiter.api.AfterEach
+    void closeStores() throws IOException {
+        for (var s : opened) {
+            s.close();
+        }
+    }
+
     private static void layer(ImageStore s, String chainId) throws IOException {
         Path work = s.newLayerWork();
         Files.writeString(work.resolve("diff/file"), chainId);
@@ -46,7 +65,7 @@ class ImageStoreTest {
     void aLayerCommittedTwiceKeepsTheFirstAndDropsTheSecondWorkDir() throws IOException {
         // Two pulls that unpacked the same layer side by side: the second commit must succeed
         // quietly (identical content), not fail the pull, and leave no work dir behind.
-        try (var s = ImageStore.open(dir.resolve("images"))) {
+        try (var s = open()) {
             layer(s, LAYER_A);
             Path second = s.newLayerWork();
             Files.writeString(second.resolve("diff/file"), "second");
@@ -58,7 +77,7 @@ class ImageStoreTest {
 
     @Test
     void aFailedPullsBlobsGoUnlessSomethingUsesThem() throws IOException {
-        try (var s = ImageStore.open(dir.resolve("images"))) {
+        try (var s = open()) {
             layer(s, LAYER_A);
             String id = config(s, "0");
             commit(s, id, "app:1", List.of(LAYER_A));
@@ -77,7 +96,7 @@ class ImageStoreTest {
 
     @Test
     void findsByTagIdDigestAndPrefix() throws IOException {
-        var s = ImageStore.open(dir.resolve("images"));
+        var s = open();
         layer(s, LAYER_A);
         String id = config(s, "1000:1000");
         var img = s.commit(id, "docker.io/library/app:1", "docker.io/library/app@" + id, 100, id, id, List.of(LAYER_A));
@@ -97,7 +116,7 @@ class ImageStoreTest {
 
     @Test
     void removeKeepsSharedLayersAndIsIdempotent() throws IOException {
-        var s = ImageStore.open(dir.resolve("images"));
+        var s = open();
         layer(s, LAYER_A);
         layer(s, LAYER_B);
         layer(s, LAYER_C);
@@ -116,7 +135,7 @@ class ImageStoreTest {
 
     @Test
     void leasesKeepLayersPastRemovalAndARestart() throws IOException {
-        var s = ImageStore.open(dir.resolve("images"));
+        var s = open();
         layer(s, LAYER_A);
         String id = config(s, "");
         commit(s, id, "app:1", List.of(LAYER_A));
@@ -125,7 +144,7 @@ class ImageStoreTest {
         assertTrue(s.find(id).isEmpty());
         assertTrue(s.hasLayer(LAYER_A), "leased by container-1");
         s.close();
-        var reopened = ImageStore.open(dir.resolve("images"));
+        var reopened = open();
         assertTrue(reopened.hasLayer(LAYER_A), "the lease survived the restart");
         assertEquals(java.util.Set.of("container-1"), reopened.leaseHolders());
         reopened.release("container-1");
@@ -136,7 +155,7 @@ class ImageStoreTest {
 
     @Test
     void aTagMovesToTheNewImage() throws IOException {
-        var s = ImageStore.open(dir.resolve("images"));
+        var s = open();
         layer(s, LAYER_A);
         String old = config(s, "a");
         String neu = config(s, "b");
@@ -148,7 +167,7 @@ class ImageStoreTest {
 
     @Test
     void survivesRestartAndDropsWhatACrashLeftHalfDone() throws IOException {
-        var s = ImageStore.open(dir.resolve("images"));
+        var s = open();
         layer(s, LAYER_A);
         String id = config(s, "");
         commit(s, id, "app:1", List.of(LAYER_A));
@@ -159,7 +178,7 @@ class ImageStoreTest {
         Files.createDirectories(orphan.resolve("diff"));
         s.close();
 
-        var reopened = ImageStore.open(dir.resolve("images"));
+        var reopened = open();
         assertEquals(id, reopened.get("app:1").id());
         assertFalse(Files.exists(work));
         assertFalse(Files.exists(reopened.root().resolve("ingest/half-a-blob")));
@@ -167,18 +186,120 @@ class ImageStoreTest {
         assertTrue(reopened.hasLayer(LAYER_A));
     }
 
+    static final String BOOT_1 = "11111111-1111-1111-1111-111111111111";
+    static final String BOOT_2 = "22222222-2222-2222-2222-222222222222";
+
+    /** Polls {@code condition} for up to 10 s; true as soon as it holds. */
+    private static boolean eventually(java.util.function.BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + java.time.Duration.ofSeconds(10).toNanos();
+        while (System.nanoTime() < deadline) {
+            if (condition.getAsBoolean()) {
+                return true;
+            }
+            Thread.sleep(5);
+        }
+        return condition.getAsBoolean();
+    }
+
+    /** Two images in boot 1, one on a layer synced before, one on a layer still unsynced: as a power loss finds them. */
+    private String[] unsyncedInBoot1() throws IOException {
+        var s = ImageStore.open(dir.resolve("images"), BOOT_1, true);
+        layer(s, LAYER_A);
+        String synced = config(s, "synced");
+        commit(s, synced, "synced:1", List.of(LAYER_A));
+        s.close(); // a clean stop: the last syncfs clears every mark
+        s = ImageStore.open(dir.resolve("images"), BOOT_1, false); // no syncer: nothing gets cleared
+        assertEquals(java.util.Set.of(), s.unsyncedLayers(), "close synced everything");
+        layer(s, LAYER_B);
+        String unsynced = config(s, "unsynced");
+        commit(s, unsynced, "unsynced:1", List.of(LAYER_A, LAYER_B));
+        s.lease(unsynced, "container-1");
+        assertEquals(java.util.Set.of(LAYER_B), s.unsyncedLayers());
+        assertTrue(s.unsyncedBlobs().contains(unsynced));
+        s.close(); // as kill -9 or a power loss leaves it: marks on disk, never cleared
+        return new String[] {synced, unsynced};
+    }
+
+    @Test
+    void anUnsyncedLayerFromAnotherBootIsDroppedWithItsImages() throws Exception {
+        String[] ids = unsyncedInBoot1();
+        try (var s = ImageStore.open(dir.resolve("images"), BOOT_2, true)) {
+            assertFalse(s.hasLayer(LAYER_B), "its data may have been lost with the page cache");
+            assertTrue(s.find("unsynced:1").isEmpty(), "the image using it is gone: a pull fetches it again");
+            assertFalse(s.hasBlob(Digest.parse(ids[1])), "its unsynced config too");
+            assertEquals(ids[0], s.get("synced:1").id(), "what was synced before stays");
+            assertTrue(s.hasLayer(LAYER_A));
+            assertEquals(java.util.Set.of(), s.unsyncedLayers());
+            assertEquals(java.util.Set.of(), s.unsyncedBlobs());
+        }
+        try (var s = ImageStore.open(dir.resolve("images"), BOOT_2, false)) {
+            assertTrue(s.find("unsynced:1").isEmpty(), "dropped for good, not only in memory");
+            assertEquals(java.util.Set.of(), s.unsyncedLayers());
+        }
+    }
+
+    @Test
+    void anUnsyncedLayerFromThisBootIsKeptAndSynced() throws Exception {
+        String[] ids = unsyncedInBoot1(); // the agent was killed; the kernel (and its page cache) was not
+        try (var s = ImageStore.open(dir.resolve("images"), BOOT_1, true)) {
+            assertEquals(ids[1], s.get("unsynced:1").id());
+            assertTrue(s.hasLayer(LAYER_B));
+            assertTrue(eventually(() -> s.unsyncedLayers().isEmpty() && s.unsyncedBlobs().isEmpty()),
+                    "the syncer takes the marks up again: " + s.unsyncedLayers() + " " + s.unsyncedBlobs());
+        }
+        try (var s = ImageStore.open(dir.resolve("images"), BOOT_2, false)) {
+            assertEquals(ids[1], s.get("unsynced:1").id(), "synced, so a later boot keeps it");
+        }
+    }
+
+    @Test
+    void theSyncerClearsTheMarksOfWhatAPullCommitted() throws Exception {
+        try (var s = ImageStore.open(dir.resolve("images"), BOOT_1, true)) {
+            layer(s, LAYER_A);
+            String id = config(s, "");
+            assertEquals(java.util.Set.of(LAYER_A), s.unsyncedLayers(), "marked at commit, before any record");
+            commit(s, id, "app:1", List.of(LAYER_A));
+            assertTrue(eventually(() -> s.unsyncedLayers().isEmpty() && s.unsyncedBlobs().isEmpty()),
+                    "cleared by the syncer: " + s.unsyncedLayers() + " " + s.unsyncedBlobs());
+            // Cleared on disk too: a power loss now costs nothing.
+            assertTrue(eventually(() -> {
+                try {
+                    return !Files.readString(s.root().resolve("index.json")).contains(LAYER_A + "\" : \"" + BOOT_1);
+                } catch (IOException e) {
+                    return false;
+                }
+            }));
+        }
+        try (var s = ImageStore.open(dir.resolve("images"), BOOT_2, false)) {
+            assertTrue(s.hasLayer(LAYER_A));
+            assertTrue(s.find("app:1").isPresent());
+        }
+    }
+
+    @Test
+    void aMarkOutlivesAGcOfItsLayerOnlyUntilTheLayerGoes() throws Exception {
+        try (var s = ImageStore.open(dir.resolve("images"), BOOT_1, false)) {
+            layer(s, LAYER_A);
+            String id = config(s, "");
+            commit(s, id, "app:1", List.of(LAYER_A));
+            s.remove("app:1");
+            assertEquals(java.util.Set.of(), s.unsyncedLayers(), "a deleted layer needs no sync");
+            assertEquals(java.util.Set.of(), s.unsyncedBlobs());
+        }
+    }
+
     @Test
     void onlyOneProcessOwnsTheStore() throws IOException {
-        try (var s = ImageStore.open(dir.resolve("images"))) {
-            var e = assertThrows(BerthException.class, () -> ImageStore.open(dir.resolve("images")));
+        try (var s = open()) {
+            var e = assertThrows(BerthException.class, () -> open());
             assertTrue(e.getMessage().contains("in use"), e.getMessage());
         }
-        ImageStore.open(dir.resolve("images")).close();
+        open().close();
     }
 
     @Test
     void blobsAreVerifiedBeforeTheyAreStored() throws IOException {
-        var s = ImageStore.open(dir.resolve("images"));
+        var s = open();
         Digest d = Digest.sha256("good".getBytes(StandardCharsets.UTF_8));
         var e = assertThrows(BerthException.class, () -> s.putBlob(d, "evil".getBytes(StandardCharsets.UTF_8)));
         assertTrue(e.getMessage().contains(d.toString()), e.getMessage());

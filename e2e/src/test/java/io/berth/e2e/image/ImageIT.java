@@ -108,10 +108,28 @@ class ImageIT {
         return storeDir(a).resolve("layers/" + chainId.substring(7) + "/diff");
     }
 
-    /** Every file of the store with its size, except the record file: "the store as it was". */
+    /**
+     * Every file of the store with its size: "the store as it was". Taken once the store's syncer
+     * has cleared the unsynced marks of earlier pulls (bounded wait), since clearing them rewrites
+     * index.json in the background.
+     */
     static Map<String, Long> snapshot(AgentProcess a) throws IOException {
         var out = new TreeMap<String, Long>();
         Path root = storeDir(a);
+        Path index = root.resolve("index.json");
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (Files.exists(index) && System.nanoTime() < deadline) {
+            String json = Files.readString(index).replaceAll("\\s", "");
+            if (json.contains("\"unsyncedLayers\":{}") && json.contains("\"unsyncedBlobs\":{}")) {
+                break;
+            }
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException();
+            }
+        }
         try (Stream<Path> s = Files.walk(root)) {
             for (Path p : s.toList()) {
                 out.put(root.relativize(p).toString(), Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)
