@@ -35,6 +35,7 @@ class DevicesIT {
     @RegisterExtension
     static final Testbed bed = Testbed.named("dev");
     static final Pods pods = bed.pods();
+
     /** A real host character device that root may open with no side effect. */
     static Path hostDevice;
     static long major;

@@ -29,6 +29,7 @@ class ProcFallbackIT {
     @RegisterExtension
     static final Testbed bed = Testbed.named("pf").withAgentConfig("proc_mount = \"helper\"\n");
     static final Pods pods = bed.pods();
+
     static final String HELPER_USED = "/proc made through a helper (proc_mount is helper)";
 
     /** Shell lines reporting what /proc shows and whether kubelet's default masked and read-only paths hold. */

@@ -52,6 +52,7 @@ class StreamsAndResizeIT {
     @RegisterExtension
     static final Testbed bed = Testbed.named("sr");
     static final Pods pods = bed.pods();
+
     /** Two ready pods (one with a running and an exited container), one stopped pod. */
     static String web;
     static String db;

@@ -59,6 +59,7 @@ class StatsIT {
     @RegisterExtension
     static final Testbed bed = Testbed.named("stats").withAgentConfig("stats_interval_seconds = 1\n");
     static final Pods pods = bed.pods();
+
     static final HttpClient HTTP = HttpClient.newHttpClient();
 
     /** A pod of namespace stats (the metrics' label), labelled app=NAME, with no log directory. */

@@ -54,6 +54,7 @@ class StreamingIT {
             token_ttl_seconds = %d
             """.formatted(TOKEN_TTL_SECONDS));
     static final Pods pods = bed.pods();
+
     static String pod;
     static String sleeper;
 

@@ -142,7 +142,8 @@ public final class Testbed implements BeforeAllCallback, AfterAllCallback, AutoC
      * Removes every pod the agent holds, then stops the agent and the registry, removes the run's
      * network and the cgroup parent (kubelet would own it; here the test does; empty by now) and the
      * scratch directory. Every step runs, whatever an earlier one threw; the first error is thrown
-     * with the others attached.
+     * with the others attached. A second close (JUnit's, after a start that failed and closed) finds
+     * nothing left to do.
      */
     @Override
     public void close() throws Exception {
@@ -150,12 +151,15 @@ public final class Testbed implements BeforeAllCallback, AfterAllCallback, AutoC
         for (Step step : List.<Step>of(this::removePods,
                 () -> {
                     if (cri != null) cri.close();
+                    cri = null;
                 },
                 () -> {
                     if (agent != null) agent.close();
+                    agent = null;
                 },
                 () -> {
                     if (registry != null) registry.close();
+                    registry = null;
                 },
                 () -> TestNetwork.cleanUp(tag),
                 () -> CgroupParent.remove(cgroupParent),
@@ -186,5 +190,6 @@ public final class Testbed implements BeforeAllCallback, AfterAllCallback, AutoC
         try (var tree = Files.walk(dir)) {
             for (Path p : tree.sorted(Comparator.reverseOrder()).toList()) Files.delete(p);
         }
+        dir = null;
     }
 }
