@@ -19,29 +19,10 @@ import io.berth.shim.api.ShimClient;
 import io.berth.shim.api.State;
 import java.nio.file.Path;
 import java.time.Duration;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 @RequiresRoot
-class ContainerIT {
-    @TempDir
-    Path dir;
-    TestContainers tc;
-
-    @BeforeEach
-    void setUp() throws Exception {
-        tc = new TestContainers(dir);
-    }
-
-    @AfterEach
-    void tearDown() throws Exception {
-        tc.close();
-        assertEquals(java.util.List.of(), tc.leftoverMounts(), "mounts left behind");
-        assertEquals(java.util.List.of(), tc.leftoverCgroups(), "cgroups left behind");
-    }
-
+class ContainerIT extends ShimContainersTest {
     @Test
     void runsAsPidOneWithItsOwnHostnameAndRecordsTheExit() throws Exception {
         ShimClient c = tc.launch(tc.spec("hello", "echo pid=$$; hostname; echo err >&2; cat /etc/motd; exit 3").build());

@@ -15,10 +15,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * /proc made by the helper process ({@link ProcHelper}), the way kernels before 6.18 need it, forced
@@ -27,23 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
  * process, no mount, no directory).
  */
 @RequiresRoot
-class ProcHelperIT {
-    @TempDir
-    Path dir;
-    TestContainers tc;
-
-    @BeforeEach
-    void setUp() throws Exception {
-        tc = new TestContainers(dir);
-    }
-
-    @AfterEach
-    void tearDown() throws Exception {
-        tc.close();
-        assertEquals(List.of(), tc.leftoverMounts(), "mounts left behind");
-        assertEquals(List.of(), tc.leftoverCgroups(), "cgroups left behind");
-    }
-
+class ProcHelperIT extends ShimContainersTest {
     ContainerSpec.Builder helperSpec(String id, String script) throws IOException {
         return tc.spec(id, script).setProcMount(ContainerSpec.ProcMount.HELPER)
                 .addMaskedPaths("/proc/timer_list").addMaskedPaths("/proc/acpi").addReadonlyPaths("/proc/sys");

@@ -5,30 +5,17 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.berth.cri.v1.ContainerConfig;
-import io.berth.cri.v1.ContainerMetadata;
-import io.berth.cri.v1.CreateContainerRequest;
 import io.berth.cri.v1.ExecSyncRequest;
-import io.berth.cri.v1.ImageSpec;
-import io.berth.cri.v1.LinuxContainerConfig;
-import io.berth.cri.v1.LinuxContainerSecurityContext;
-import io.berth.cri.v1.LinuxPodSandboxConfig;
-import io.berth.cri.v1.LinuxSandboxSecurityContext;
 import io.berth.cri.v1.ListPodSandboxRequest;
 import io.berth.cri.v1.NamespaceMode;
-import io.berth.cri.v1.NamespaceOption;
-import io.berth.cri.v1.PodSandboxConfig;
-import io.berth.cri.v1.PodSandboxMetadata;
 import io.berth.cri.v1.PodSandboxState;
 import io.berth.cri.v1.PodSandboxStatusRequest;
 import io.berth.cri.v1.PortMapping;
 import io.berth.cri.v1.Protocol;
-import io.berth.cri.v1.RunPodSandboxRequest;
-import io.berth.cri.v1.StartContainerRequest;
 import io.berth.cri.v1.StatusRequest;
 import io.berth.e2e.AgentProcess;
-import io.berth.e2e.CriClient;
-import io.berth.e2e.fixtures.TestRegistry;
+import io.berth.e2e.testbed.Pods;
+import io.berth.e2e.testbed.Testbed;
 import io.berth.kernel.testing.RequiresRoot;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -41,12 +28,9 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.UUID;
 import java.util.concurrent.Executors;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Pod networking through the agent: pods get their own addresses from the built-in network, reach
@@ -56,53 +40,25 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @RequiresRoot
 class NetworkIT {
-    @TempDir
-    static Path dir;
+    @RegisterExtension
+    static final Testbed bed = Testbed.named("net");
+    static final Pods pods = bed.pods();
 
-    static final String TAG = UUID.randomUUID().toString().substring(0, 6);
-    static TestRegistry registry;
-    static AgentProcess agent;
-    static CriClient cri;
-    static String image;
-
-    @BeforeAll
-    static void start() throws Exception {
-        var bed = Testbed.start(dir, TAG);
-        registry = bed.registry();
-        image = bed.image();
-        agent = bed.agent();
-        cri = bed.cri();
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        Testbed.stop(registry, agent, cri, TAG);
-    }
-
+    /** A pod of namespace net with neither log directory nor cgroup parent (so the agent makes no pod cgroup). */
     static String runPod(String name, PortMapping... ports) {
-        var config = PodSandboxConfig.newBuilder()
-                .setMetadata(PodSandboxMetadata.newBuilder().setName(name).setNamespace("net").setUid(UUID.randomUUID().toString()))
-                .setHostname(name)
-                .addAllPortMappings(List.of(ports))
-                .setLinux(LinuxPodSandboxConfig.newBuilder().setSecurityContext(LinuxSandboxSecurityContext.newBuilder()
-                        .setNamespaceOptions(NamespaceOption.newBuilder().setPid(NamespaceMode.CONTAINER))))
-                .build();
-        return cri.runtime().runPodSandbox(RunPodSandboxRequest.newBuilder().setConfig(config).build()).getPodSandboxId();
+        var config = pods.pod(name, NamespaceMode.CONTAINER).clearLogDirectory().addAllPortMappings(List.of(ports));
+        config.getMetadataBuilder().setNamespace("net");
+        config.getLinuxBuilder().clearCgroupParent();
+        return pods.runPod(config);
     }
 
+    /** A container that logs nothing (its pod has no log directory). */
     static String runContainer(String pod, String name, String... command) {
-        String id = cri.runtime().createContainer(CreateContainerRequest.newBuilder().setPodSandboxId(pod)
-                .setConfig(ContainerConfig.newBuilder().setMetadata(ContainerMetadata.newBuilder().setName(name))
-                        .setImage(ImageSpec.newBuilder().setImage(image)).addAllCommand(List.of(command))
-                        .setLinux(LinuxContainerConfig.newBuilder().setSecurityContext(LinuxContainerSecurityContext.newBuilder()
-                                .setNamespaceOptions(NamespaceOption.newBuilder().setPid(NamespaceMode.CONTAINER)))))
-                .build()).getContainerId();
-        cri.runtime().startContainer(StartContainerRequest.newBuilder().setContainerId(id).build());
-        return id;
+        return pods.run(pod, pods.container(name, command).clearLogPath());
     }
 
     static String ip(String pod) {
-        return cri.runtime().podSandboxStatus(PodSandboxStatusRequest.newBuilder().setPodSandboxId(pod).build())
+        return bed.cri().runtime().podSandboxStatus(PodSandboxStatusRequest.newBuilder().setPodSandboxId(pod).build())
                 .getStatus().getNetwork().getIp();
     }
 
@@ -126,7 +82,7 @@ class NetworkIT {
 
     @Test
     void podsGetAddressesReachEachOtherAndAreReachedFromTheNodeAndThroughHostPorts() throws Exception {
-        assertTrue(cri.runtime().status(StatusRequest.getDefaultInstance()).getStatus().getConditionsList().stream()
+        assertTrue(bed.cri().runtime().status(StatusRequest.getDefaultInstance()).getStatus().getConditionsList().stream()
                 .anyMatch(c -> c.getType().equals("NetworkReady") && c.getStatus()));
         int hostPort = AgentProcess.freePort();
         String server = runPod("server", PortMapping.newBuilder().setProtocol(Protocol.TCP).setContainerPort(8080)
@@ -148,7 +104,7 @@ class NetworkIT {
         long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
         // busybox-static's wget crashes in glibc's static NSS; nc speaks plain HTTP/1.0 as well.
         while (System.nanoTime() < deadline && !fetched.endsWith("\r\n\r\nhello-from-server\n")) {
-            var r = cri.runtime().execSync(ExecSyncRequest.newBuilder().setContainerId(clientContainer)
+            var r = bed.cri().runtime().execSync(ExecSyncRequest.newBuilder().setContainerId(clientContainer)
                     .addCmd("sh").addCmd("-c")
                     .addCmd("printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 " + serverIp + " 8080")
                     .setTimeout(10).build());
@@ -176,16 +132,15 @@ class NetworkIT {
                 });
             }
             Thread.sleep(150);
-            agent.process().destroyForcibly(); // kill -9, mid-way through some set-ups
-            agent.process().waitFor();
+            bed.agent().process().destroyForcibly(); // kill -9, mid-way through some set-ups
+            bed.agent().process().waitFor();
         }
-        cri.close();
-        agent = AgentProcess.start(agent.dir(), TestNetwork.flags(TAG));
-        cri = agent.client();
+        bed.cri().close();
+        bed.restartAgent();
 
         var live = new HashSet<String>();
         var ips = new HashSet<String>();
-        for (var pod : cri.runtime().listPodSandbox(ListPodSandboxRequest.getDefaultInstance()).getItemsList()) {
+        for (var pod : bed.cri().runtime().listPodSandbox(ListPodSandboxRequest.getDefaultInstance()).getItemsList()) {
             live.add(pod.getId());
             if (pod.getState() == PodSandboxState.SANDBOX_READY) {
                 assertTrue(ips.add(ip(pod.getId())), "address handed out twice: " + ip(pod.getId()));
@@ -193,7 +148,7 @@ class NetworkIT {
         }
         assertTrue(live.containsAll(started), "every sandbox whose RunPodSandbox answered survives the kill");
         // Every reservation on disk belongs to a sandbox the agent knows: nothing leaked.
-        Path ipam = agent.dir().resolve("state/network/ipam");
+        Path ipam = bed.agent().dir().resolve("state/network/ipam");
         try (var files = Files.list(ipam)) {
             for (Path f : files.filter(Files::isRegularFile).toList()) {
                 String owner = Files.readString(f).lines().findFirst().orElse("");

@@ -7,17 +7,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.berth.cri.v1.ContainerState;
 import io.berth.cri.v1.NamespaceMode;
 import io.berth.cri.v1.StopContainerRequest;
+import io.berth.e2e.testbed.Pods;
+import io.berth.e2e.testbed.Testbed;
 import io.berth.kernel.testing.RequiresRoot;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.UUID;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * CRI PID namespace mode TARGET, as kubelet uses it for {@code kubectl debug --target=CONTAINER}:
@@ -25,28 +23,9 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @RequiresRoot
 class PidTargetIT {
-    @TempDir
-    static Path dir;
-
-    static Testbed bed;
-    static Pods pods;
-    static final String TAG = UUID.randomUUID().toString().substring(0, 6);
-    static final String CGROUP_PARENT = "/berth-e2e-pt" + TAG;
-
-    @BeforeAll
-    static void start() throws Exception {
-        bed = Testbed.start(dir, TAG);
-        pods = new Pods(bed.cri(), bed.image(), dir.resolve("logs"), CGROUP_PARENT);
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        try {
-            if (bed != null) Testbed.stop(bed.registry(), bed.agent(), bed.cri(), TAG);
-        } finally {
-            Testbed.removeCgroupParent(CGROUP_PARENT);
-        }
-    }
+    @RegisterExtension
+    static final Testbed bed = Testbed.named("pt");
+    static final Pods pods = bed.pods();
 
     @Test
     void aDebugContainerSeesItsTargetsProcessesAsItsOwn() throws Exception {

@@ -7,34 +7,25 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.berth.cri.v1.Capability;
-import io.berth.cri.v1.ContainerConfig;
-import io.berth.cri.v1.ContainerMetadata;
 import io.berth.cri.v1.ContainerState;
-import io.berth.cri.v1.ContainerStatusRequest;
-import io.berth.cri.v1.CreateContainerRequest;
 import io.berth.cri.v1.DNSConfig;
 import io.berth.cri.v1.ExecSyncRequest;
-import io.berth.cri.v1.ImageSpec;
 import io.berth.cri.v1.KeyValue;
 import io.berth.cri.v1.LinuxContainerConfig;
 import io.berth.cri.v1.LinuxContainerResources;
 import io.berth.cri.v1.LinuxContainerSecurityContext;
-import io.berth.cri.v1.LinuxPodSandboxConfig;
 import io.berth.cri.v1.ListContainersRequest;
-import io.berth.cri.v1.PodSandboxConfig;
-import io.berth.cri.v1.PodSandboxMetadata;
+import io.berth.cri.v1.NamespaceMode;
+import io.berth.cri.v1.NamespaceOption;
 import io.berth.cri.v1.PodSandboxState;
 import io.berth.cri.v1.PodSandboxStatusRequest;
 import io.berth.cri.v1.RemoveContainerRequest;
 import io.berth.cri.v1.RemovePodSandboxRequest;
-import io.berth.cri.v1.RunPodSandboxRequest;
-import io.berth.cri.v1.StartContainerRequest;
 import io.berth.cri.v1.StatusRequest;
 import io.berth.cri.v1.StopContainerRequest;
 import io.berth.cri.v1.StopPodSandboxRequest;
-import io.berth.e2e.AgentProcess;
-import io.berth.e2e.CriClient;
-import io.berth.e2e.fixtures.TestRegistry;
+import io.berth.e2e.testbed.Pods;
+import io.berth.e2e.testbed.Testbed;
 import io.berth.kernel.Processes;
 import io.berth.kernel.testing.RequiresRoot;
 import io.grpc.Status;
@@ -43,11 +34,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.UUID;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Pods and containers end to end, as kubelet drives them: a real agent, real shims, real busybox
@@ -55,90 +43,21 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @RequiresRoot
 class PodsIT {
-    @TempDir
-    static Path dir;
-
-    static TestRegistry registry;
-    static AgentProcess agent;
-    static CriClient cri;
-    static String image;
-    static final String TAG = UUID.randomUUID().toString().substring(0, 6);
-    /** kubelet's cgroup_parent for the test's pods; unique so nothing clashes with the host's. */
-    static final String CGROUP_PARENT = "/berth-e2e-" + TAG;
-
-    @BeforeAll
-    static void start() throws Exception {
-        var bed = Testbed.start(dir, TAG);
-        registry = bed.registry();
-        image = bed.image();
-        agent = bed.agent();
-        cri = bed.cri();
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        try {
-            Testbed.stop(registry, agent, cri, TAG);
-        } finally {
-            Testbed.removeCgroupParent(CGROUP_PARENT);
-        }
-    }
+    @RegisterExtension
+    static final Testbed bed = Testbed.named("pods");
+    static final Pods pods = bed.pods();
 
     static String runPod(String name) {
-        return runPod(name, io.berth.cri.v1.NamespaceMode.CONTAINER);
+        return runPod(name, NamespaceMode.CONTAINER);
     }
 
-    static String runPod(String name, io.berth.cri.v1.NamespaceMode pidMode) {
-        var config = PodSandboxConfig.newBuilder()
-                .setMetadata(PodSandboxMetadata.newBuilder().setName(name).setNamespace("e2e").setUid(UUID.randomUUID().toString()))
-                .setHostname(name)
-                .setLogDirectory(dir.resolve("logs").resolve(name).toString())
-                .setDnsConfig(DNSConfig.newBuilder().addServers("10.96.0.10").addSearches("e2e.svc.cluster.local"))
-                .setLinux(LinuxPodSandboxConfig.newBuilder().setCgroupParent(CGROUP_PARENT + "/pod-" + name)
-                        .setSecurityContext(io.berth.cri.v1.LinuxSandboxSecurityContext.newBuilder().setNamespaceOptions(
-                                io.berth.cri.v1.NamespaceOption.newBuilder().setPid(pidMode))))
-                .build();
-        return cri.runtime().runPodSandbox(RunPodSandboxRequest.newBuilder().setConfig(config).build()).getPodSandboxId();
+    static String runPod(String name, NamespaceMode pidMode) {
+        return pods.runPod(pods.pod(name, pidMode)
+                .setDnsConfig(DNSConfig.newBuilder().addServers("10.96.0.10").addSearches("e2e.svc.cluster.local")));
     }
 
     /** Kubelet's namespace options for a pod without shareProcessNamespace: a PID namespace per container. */
-    static final io.berth.cri.v1.NamespaceOption NAMESPACES = io.berth.cri.v1.NamespaceOption.newBuilder()
-            .setPid(io.berth.cri.v1.NamespaceMode.CONTAINER).build();
-
-    static ContainerConfig.Builder container(String name, String... command) {
-        return ContainerConfig.newBuilder()
-                .setLinux(LinuxContainerConfig.newBuilder().setSecurityContext(
-                        LinuxContainerSecurityContext.newBuilder().setNamespaceOptions(NAMESPACES)))
-                .setMetadata(ContainerMetadata.newBuilder().setName(name))
-                .setImage(ImageSpec.newBuilder().setImage(image))
-                .addAllCommand(List.of(command))
-                .setLogPath(name + "/0.log");
-    }
-
-    static String create(String pod, ContainerConfig.Builder config) {
-        return cri.runtime().createContainer(CreateContainerRequest.newBuilder().setPodSandboxId(pod)
-                .setConfig(config).setSandboxConfig(PodSandboxConfig.newBuilder()).build()).getContainerId();
-    }
-
-    static String run(String pod, ContainerConfig.Builder config) {
-        String id = create(pod, config);
-        cri.runtime().startContainer(StartContainerRequest.newBuilder().setContainerId(id).build());
-        return id;
-    }
-
-    static io.berth.cri.v1.ContainerStatus status(String id) {
-        return cri.runtime().containerStatus(ContainerStatusRequest.newBuilder().setContainerId(id).build()).getStatus();
-    }
-
-    static io.berth.cri.v1.ContainerStatus awaitExit(String id, Duration timeout) throws InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (System.nanoTime() < deadline) {
-            var s = status(id);
-            if (s.getState() == ContainerState.CONTAINER_EXITED) return s;
-            Thread.sleep(20);
-        }
-        throw new AssertionError("container " + id + " did not exit within " + timeout + ": " + status(id));
-    }
+    static final NamespaceOption NAMESPACES = Pods.pid(NamespaceMode.CONTAINER);
 
     /** Gone, or a zombie: the host's pid 1 reaps orphans, which is not ours to wait for. */
     static boolean deadOrZombie(long pid) {
@@ -149,30 +68,20 @@ class PodsIT {
         }
     }
 
-    static String exec(String id, String... cmd) {
-        var r = cri.runtime().execSync(ExecSyncRequest.newBuilder().setContainerId(id).addAllCmd(List.of(cmd)).setTimeout(20).build());
-        assertEquals(0, r.getExitCode(), "exec " + List.of(cmd) + ": " + r.getStderr().toStringUtf8());
-        return r.getStdout().toStringUtf8();
-    }
-
-    static String log(String pod, String container) throws Exception {
-        return Files.readString(dir.resolve("logs").resolve(pod).resolve(container).resolve("0.log"));
-    }
-
     @Test
     void aPodRunsWithItsOwnPidNamespaceHostnameEnvArgsCwdAndUser() throws Exception {
         String pod = runPod("basics");
-        var config = container("probe", "sh", "-c", "echo pid=$$; echo host=$(hostname); echo env=$GREETING; "
+        var config = pods.container("probe", "sh", "-c", "echo pid=$$; echo host=$(hostname); echo env=$GREETING; "
                 + "echo args=$0-$1; echo cwd=$(pwd); echo id=$(id -u):$(id -g); cat /etc/resolv.conf", "first", "second")
                 .addEnvs(KeyValue.newBuilder().setKey("GREETING").setValue("hello world"))
                 .setWorkingDir("/tmp")
                 .setLinux(LinuxContainerConfig.newBuilder().setSecurityContext(LinuxContainerSecurityContext.newBuilder()
                         .setNamespaceOptions(NAMESPACES).setRunAsUser(io.berth.cri.v1.Int64Value.newBuilder().setValue(1234))));
-        String id = run(pod, config);
-        var exited = awaitExit(id, Duration.ofSeconds(30));
-        assertEquals(0, exited.getExitCode(), log("basics", "probe"));
+        String id = pods.run(pod, config);
+        var exited = pods.awaitExit(id, Duration.ofSeconds(30));
+        assertEquals(0, exited.getExitCode(), pods.log("basics", "probe"));
         assertEquals("Completed", exited.getReason());
-        String log = log("basics", "probe");
+        String log = pods.log("basics", "probe");
         for (String expected : List.of(" stdout F pid=1\n", " stdout F host=basics\n", " stdout F env=hello world\n",
                 " stdout F args=first-second\n", " stdout F cwd=/tmp\n", " stdout F id=1234:0\n",
                 " stdout F nameserver 10.96.0.10\n", " stdout F search e2e.svc.cluster.local\n")) {
@@ -180,39 +89,39 @@ class PodsIT {
         }
         assertTrue(log.lines().allMatch(l -> l.matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d+(Z|[+-]\\d\\d:\\d\\d) (stdout|stderr) [PF] .*")),
                 "every line in CRI log format:\n" + log);
-        assertEquals(PodSandboxState.SANDBOX_READY, cri.runtime().podSandboxStatus(PodSandboxStatusRequest.newBuilder()
+        assertEquals(PodSandboxState.SANDBOX_READY, bed.cri().runtime().podSandboxStatus(PodSandboxStatusRequest.newBuilder()
                 .setPodSandboxId(pod).build()).getStatus().getState());
     }
 
     @Test
     void stderrIsLoggedAsStderr() throws Exception {
         String pod = runPod("streams");
-        String id = run(pod, container("err", "sh", "-c", "echo out; echo oops >&2; exit 3"));
-        var s = awaitExit(id, Duration.ofSeconds(30));
+        String id = pods.run(pod, pods.container("err", "sh", "-c", "echo out; echo oops >&2; exit 3"));
+        var s = pods.awaitExit(id, Duration.ofSeconds(30));
         assertEquals(3, s.getExitCode());
         assertEquals("Error", s.getReason());
-        String log = log("streams", "err");
+        String log = pods.log("streams", "err");
         assertTrue(log.contains(" stdout F out\n") && log.contains(" stderr F oops\n"), log);
     }
 
     @Test
     void execSyncSeesTheContainersFilesystemAndPids() {
         String pod = runPod("exec");
-        String id = run(pod, container("sleeper", "sh", "-c", "echo marker > /tmp/m; exec sleep 600"));
+        String id = pods.run(pod, pods.container("sleeper", "sh", "-c", "echo marker > /tmp/m; exec sleep 600"));
         long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
         String cat = "";
         while (System.nanoTime() < deadline && !cat.equals("marker\n")) {
-            cat = cri.runtime().execSync(ExecSyncRequest.newBuilder().setContainerId(id).addCmd("cat").addCmd("/tmp/m")
+            cat = bed.cri().runtime().execSync(ExecSyncRequest.newBuilder().setContainerId(id).addCmd("cat").addCmd("/tmp/m")
                     .setTimeout(10).build()).getStdout().toStringUtf8();
         }
         assertEquals("marker\n", cat);
-        String ps = exec(id, "ps");
+        String ps = pods.exec(id, "ps");
         assertTrue(ps.lines().anyMatch(l -> l.trim().startsWith("1 ") && l.contains("sleep 600")), ps);
-        var failing = cri.runtime().execSync(ExecSyncRequest.newBuilder().setContainerId(id).addCmd("sh").addCmd("-c")
+        var failing = bed.cri().runtime().execSync(ExecSyncRequest.newBuilder().setContainerId(id).addCmd("sh").addCmd("-c")
                 .addCmd("echo bad >&2; exit 7").setTimeout(10).build());
         assertEquals(7, failing.getExitCode());
         assertEquals("bad\n", failing.getStderr().toStringUtf8());
-        var e = assertThrows(StatusRuntimeException.class, () -> cri.runtime().execSync(ExecSyncRequest.newBuilder()
+        var e = assertThrows(StatusRuntimeException.class, () -> bed.cri().runtime().execSync(ExecSyncRequest.newBuilder()
                 .setContainerId(id).addCmd("sleep").addCmd("30").setTimeout(1).build()));
         assertEquals(Status.Code.DEADLINE_EXCEEDED, e.getStatus().getCode());
     }
@@ -220,11 +129,11 @@ class PodsIT {
     @Test
     void aMemoryLimitIsEnforcedAndReportedOomKilled() throws Exception {
         String pod = runPod("oom");
-        var config = container("hog", "sh", "-c", "x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo survived")
+        var config = pods.container("hog", "sh", "-c", "x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo survived")
                 .setLinux(LinuxContainerConfig.newBuilder().setResources(LinuxContainerResources.newBuilder()
                         .setMemoryLimitInBytes(32L * 1024 * 1024)).setSecurityContext(
                         LinuxContainerSecurityContext.newBuilder().setNamespaceOptions(NAMESPACES)));
-        var s = awaitExit(run(pod, config), Duration.ofSeconds(60));
+        var s = pods.awaitExit(pods.run(pod, config), Duration.ofSeconds(60));
         assertEquals("OOMKilled", s.getReason(), s.toString());
         assertNotEquals(0, s.getExitCode());
     }
@@ -232,66 +141,66 @@ class PodsIT {
     @Test
     void aDroppedCapabilityIsReallyGone() throws Exception {
         String pod = runPod("caps");
-        var config = container("chown", "sh", "-c", "touch /tmp/f && chown 1:1 /tmp/f && echo chowned")
+        var config = pods.container("chown", "sh", "-c", "touch /tmp/f && chown 1:1 /tmp/f && echo chowned")
                 .setLinux(LinuxContainerConfig.newBuilder().setSecurityContext(LinuxContainerSecurityContext.newBuilder()
                         .setNamespaceOptions(NAMESPACES).setCapabilities(Capability.newBuilder().addDropCapabilities("CHOWN"))));
-        var s = awaitExit(run(pod, config), Duration.ofSeconds(30));
-        assertNotEquals(0, s.getExitCode(), log("caps", "chown"));
-        assertFalse(log("caps", "chown").contains("chowned"));
+        var s = pods.awaitExit(pods.run(pod, config), Duration.ofSeconds(30));
+        assertNotEquals(0, s.getExitCode(), pods.log("caps", "chown"));
+        assertFalse(pods.log("caps", "chown").contains("chowned"));
         // The same without the drop succeeds: the failure above is the capability, not the image.
-        var ok = awaitExit(run(pod, container("chown2", "sh", "-c", "touch /tmp/f && chown 1:1 /tmp/f && echo chowned")),
+        var ok = pods.awaitExit(pods.run(pod, pods.container("chown2", "sh", "-c", "touch /tmp/f && chown 1:1 /tmp/f && echo chowned")),
                 Duration.ofSeconds(30));
-        assertEquals(0, ok.getExitCode(), log("caps", "chown2"));
+        assertEquals(0, ok.getExitCode(), pods.log("caps", "chown2"));
     }
 
     @Test
     void aReadOnlyRootfsRefusesWrites() throws Exception {
         String pod = runPod("ro");
-        var config = container("writer", "sh", "-c", "touch /newfile")
+        var config = pods.container("writer", "sh", "-c", "touch /newfile")
                 .setLinux(LinuxContainerConfig.newBuilder().setSecurityContext(LinuxContainerSecurityContext.newBuilder()
                         .setNamespaceOptions(NAMESPACES).setReadonlyRootfs(true)));
-        var s = awaitExit(run(pod, config), Duration.ofSeconds(30));
+        var s = pods.awaitExit(pods.run(pod, config), Duration.ofSeconds(30));
         assertNotEquals(0, s.getExitCode());
-        assertTrue(log("ro", "writer").contains("Read-only file system"), log("ro", "writer"));
+        assertTrue(pods.log("ro", "writer").contains("Read-only file system"), pods.log("ro", "writer"));
     }
 
     @Test
     void stoppingAContainerThatIgnoresSigtermKillsItAfterTheTimeout() throws Exception {
         String pod = runPod("stubborn");
-        String id = run(pod, container("trap", "sh", "-c", "trap '' TERM; echo ready; while true; do sleep 1; done"));
+        String id = pods.run(pod, pods.container("trap", "sh", "-c", "trap '' TERM; echo ready; while true; do sleep 1; done"));
         long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        while (System.nanoTime() < deadline && !log("stubborn", "trap").contains("ready")) Thread.sleep(20);
+        while (System.nanoTime() < deadline && !pods.log("stubborn", "trap").contains("ready")) Thread.sleep(20);
         long t0 = System.nanoTime();
-        cri.runtime().stopContainer(StopContainerRequest.newBuilder().setContainerId(id).setTimeout(2).build());
+        bed.cri().runtime().stopContainer(StopContainerRequest.newBuilder().setContainerId(id).setTimeout(2).build());
         long ms = (System.nanoTime() - t0) / 1_000_000;
-        var s = status(id);
+        var s = pods.status(id);
         assertEquals(ContainerState.CONTAINER_EXITED, s.getState());
         assertEquals(137, s.getExitCode(), "killed by SIGKILL");
         assertTrue(ms >= 1900, "waited the timeout before SIGKILL: " + ms + " ms");
-        cri.runtime().stopContainer(StopContainerRequest.newBuilder().setContainerId(id).setTimeout(2).build());
+        bed.cri().runtime().stopContainer(StopContainerRequest.newBuilder().setContainerId(id).setTimeout(2).build());
     }
 
     @Test
     void aKilledShimIsNoticedAndTheContainerReportedExited() throws Exception {
         String pod = runPod("shimkill");
-        String id = run(pod, container("victim", "sleep", "600"));
-        Path pidFile = agent.dir().resolve("run/c").resolve(id.substring(0, 16)).resolve("shim.pid");
+        String id = pods.run(pod, pods.container("victim", "sleep", "600"));
+        Path pidFile = bed.agent().dir().resolve("run/c").resolve(id.substring(0, 16)).resolve("shim.pid");
         long shimPid = Long.parseLong(Files.readString(pidFile).trim().split("\\s+")[0]);
-        Path procs = Path.of("/sys/fs/cgroup/pids").resolve(CGROUP_PARENT.substring(1)).resolve("pod-shimkill").resolve(id)
+        Path procs = Path.of("/sys/fs/cgroup/pids").resolve(bed.cgroupParent().substring(1)).resolve("pod-shimkill").resolve(id)
                 .resolve("cgroup.procs");
         long containerPid = Long.parseLong(Files.readAllLines(procs).getFirst().trim());
         ProcessHandle.of(shimPid).orElseThrow().destroyForcibly();
         long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        io.berth.cri.v1.ContainerStatus s = status(id);
+        io.berth.cri.v1.ContainerStatus s = pods.status(id);
         while (System.nanoTime() < deadline && s.getState() != ContainerState.CONTAINER_EXITED) {
             Thread.sleep(50);
-            s = status(id);
+            s = pods.status(id);
         }
         assertEquals(ContainerState.CONTAINER_EXITED, s.getState());
         assertEquals("ShimLost", s.getReason());
         assertTrue(deadOrZombie(containerPid), "the container's process does not outlive its shim unwatched");
-        cri.runtime().removeContainer(RemoveContainerRequest.newBuilder().setContainerId(id).build());
-        assertFalse(Files.exists(Path.of("/sys/fs/cgroup/memory" + CGROUP_PARENT + "/pod-shimkill/" + id)),
+        bed.cri().runtime().removeContainer(RemoveContainerRequest.newBuilder().setContainerId(id).build());
+        assertFalse(Files.exists(Path.of("/sys/fs/cgroup/memory" + bed.cgroupParent() + "/pod-shimkill/" + id)),
                 "the container's cgroup is gone after removal");
     }
 
@@ -299,12 +208,12 @@ class PodsIT {
     void aPooledShimLeavesTheAgentsSessionAndItsContainerRunsAtNormalPriority() throws Exception {
         // Idle pool shims start in the agent's session at nice 19; adoption must undo both.
         String pod = runPod("priority");
-        String id = run(pod, container("niced", "sleep", "600"));
-        Path bundle = agent.dir().resolve("run/c").resolve(id.substring(0, 16));
+        String id = pods.run(pod, pods.container("niced", "sleep", "600"));
+        Path bundle = bed.agent().dir().resolve("run/c").resolve(id.substring(0, 16));
         assertTrue(Files.readString(bundle.resolve("shim.log")).contains("adopted from pool slot"),
                 "the container went to an idle pool shim");
         long shimPid = Long.parseLong(Files.readString(bundle.resolve("shim.pid")).trim().split("\\s+")[0]);
-        assertNotEquals(Processes.stat(agent.pid()).number(6), Processes.stat(shimPid).number(6),
+        assertNotEquals(Processes.stat(bed.agent().pid()).number(6), Processes.stat(shimPid).number(6),
                 "the shim has a session of its own");
         try (var tasks = Files.list(Path.of("/proc/" + shimPid + "/task"))) {
             for (Path task : tasks.toList()) {
@@ -312,17 +221,17 @@ class PodsIT {
                         "nice of shim thread " + task.getFileName());
             }
         }
-        Path procs = Path.of("/sys/fs/cgroup/pids").resolve(CGROUP_PARENT.substring(1)).resolve("pod-priority").resolve(id)
+        Path procs = Path.of("/sys/fs/cgroup/pids").resolve(bed.cgroupParent().substring(1)).resolve("pod-priority").resolve(id)
                 .resolve("cgroup.procs");
         long containerPid = Long.parseLong(Files.readAllLines(procs).getFirst().trim());
         assertEquals(0, Processes.nice(containerPid), "nice of the container's process");
-        cri.runtime().stopContainer(StopContainerRequest.newBuilder().setContainerId(id).setTimeout(0).build());
+        bed.cri().runtime().stopContainer(StopContainerRequest.newBuilder().setContainerId(id).setTimeout(0).build());
     }
 
     @Test
     void theAgentKeepsCgroupMigrationsInFavordynmodsMode() throws Exception {
         // cgroup v1 here: a controller-less named hierarchy of the agent's, mounted with favordynmods.
-        String mountPoint = agent.dir().resolve("run/cgroup-dynmods").toString();
+        String mountPoint = bed.agent().dir().resolve("run/cgroup-dynmods").toString();
         var mounts = Files.readAllLines(Path.of("/proc/self/mountinfo")).stream()
                 .filter(l -> l.split(" ")[4].equals(mountPoint)).toList();
         assertEquals(1, mounts.size(), "one mount at " + mountPoint + ": " + mounts);
@@ -334,49 +243,48 @@ class PodsIT {
     @Test
     void containersKeepRunningAcrossAnAgentRestartAndAreListed() throws Exception {
         String pod = runPod("restart");
-        String id = run(pod, container("long", "sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"));
-        assertEquals(ContainerState.CONTAINER_RUNNING, status(id).getState());
-        cri.close();
-        assertEquals(0, agent.terminate(Duration.ofSeconds(30)), agent.log());
-        agent = AgentProcess.start(agent.dir(), TestNetwork.flags(TAG));
-        cri = agent.client();
-        assertEquals(ContainerState.CONTAINER_RUNNING, status(id).getState());
-        assertTrue(cri.runtime().listContainers(ListContainersRequest.getDefaultInstance()).getContainersList().stream()
+        String id = pods.run(pod, pods.container("long", "sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"));
+        assertEquals(ContainerState.CONTAINER_RUNNING, pods.status(id).getState());
+        bed.cri().close();
+        assertEquals(0, bed.agent().terminate(Duration.ofSeconds(30)), bed.agent().log());
+        bed.restartAgent();
+        assertEquals(ContainerState.CONTAINER_RUNNING, pods.status(id).getState());
+        assertTrue(bed.cri().runtime().listContainers(ListContainersRequest.getDefaultInstance()).getContainersList().stream()
                 .anyMatch(c -> c.getId().equals(id) && c.getState() == ContainerState.CONTAINER_RUNNING));
-        assertEquals(PodSandboxState.SANDBOX_READY, cri.runtime().podSandboxStatus(PodSandboxStatusRequest.newBuilder()
+        assertEquals(PodSandboxState.SANDBOX_READY, bed.cri().runtime().podSandboxStatus(PodSandboxStatusRequest.newBuilder()
                 .setPodSandboxId(pod).build()).getStatus().getState());
         // And it is still controllable: stop works through the reconnected shim.
-        cri.runtime().stopContainer(StopContainerRequest.newBuilder().setContainerId(id).setTimeout(5).build());
-        assertEquals(ContainerState.CONTAINER_EXITED, status(id).getState());
+        bed.cri().runtime().stopContainer(StopContainerRequest.newBuilder().setContainerId(id).setTimeout(5).build());
+        assertEquals(ContainerState.CONTAINER_EXITED, pods.status(id).getState());
     }
 
     @Test
     void removingEverythingLeavesNoMountCgroupOrPin() throws Exception {
         String pod = runPod("leaks");
-        String id = run(pod, container("c", "sleep", "600"));
-        assertTrue(Files.readString(Path.of("/proc/self/mountinfo")).contains(agent.dir().toString()),
+        String id = pods.run(pod, pods.container("c", "sleep", "600"));
+        assertTrue(Files.readString(Path.of("/proc/self/mountinfo")).contains(bed.agent().dir().toString()),
                 "the pod's namespace pins are mounted while it runs");
-        cri.runtime().stopPodSandbox(StopPodSandboxRequest.newBuilder().setPodSandboxId(pod).build());
-        cri.runtime().stopPodSandbox(StopPodSandboxRequest.newBuilder().setPodSandboxId(pod).build());
-        assertEquals(ContainerState.CONTAINER_EXITED, status(id).getState());
-        cri.runtime().removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(pod).build());
-        cri.runtime().removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(pod).build());
+        bed.cri().runtime().stopPodSandbox(StopPodSandboxRequest.newBuilder().setPodSandboxId(pod).build());
+        bed.cri().runtime().stopPodSandbox(StopPodSandboxRequest.newBuilder().setPodSandboxId(pod).build());
+        assertEquals(ContainerState.CONTAINER_EXITED, pods.status(id).getState());
+        bed.cri().runtime().removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(pod).build());
+        bed.cri().runtime().removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(pod).build());
         String mounts = Files.readString(Path.of("/proc/self/mountinfo"));
-        assertFalse(mounts.contains(agent.dir().resolve("run/pods").resolve(pod).toString()), mounts);
+        assertFalse(mounts.contains(bed.agent().dir().resolve("run/pods").resolve(pod).toString()), mounts);
         for (String controller : List.of("memory", "pids", "cpu,cpuacct")) {
-            Path cg = Path.of("/sys/fs/cgroup", controller).resolve(CGROUP_PARENT.substring(1)).resolve("pod-leaks");
+            Path cg = Path.of("/sys/fs/cgroup", controller).resolve(bed.cgroupParent().substring(1)).resolve("pod-leaks");
             assertFalse(Files.exists(cg), cg + " is removed");
         }
-        assertFalse(Files.exists(agent.dir().resolve("run/c").resolve(id.substring(0, 16))));
-        var e = assertThrows(StatusRuntimeException.class, () -> status(id));
+        assertFalse(Files.exists(bed.agent().dir().resolve("run/c").resolve(id.substring(0, 16))));
+        var e = assertThrows(StatusRuntimeException.class, () -> pods.status(id));
         assertEquals(Status.Code.NOT_FOUND, e.getStatus().getCode());
     }
 
     @Test
     void aDuplicateContainerNameIsRefusedNamingTheHolder() {
         String pod = runPod("dupes");
-        String first = create(pod, container("same", "true"));
-        var e = assertThrows(StatusRuntimeException.class, () -> create(pod, container("same", "true")));
+        String first = pods.create(pod, pods.container("same", "true"));
+        var e = assertThrows(StatusRuntimeException.class, () -> pods.create(pod, pods.container("same", "true")));
         assertEquals(Status.Code.ALREADY_EXISTS, e.getStatus().getCode());
         assertTrue(e.getStatus().getDescription().contains(first), e.getStatus().getDescription());
     }
@@ -385,36 +293,36 @@ class PodsIT {
     void containersOfAPodSharingItsPidNamespaceSeeEachOtherUnderItsInit() throws Exception {
         String pod = runPod("sharedpid", io.berth.cri.v1.NamespaceMode.POD);
         var shared = io.berth.cri.v1.NamespaceOption.newBuilder().setPid(io.berth.cri.v1.NamespaceMode.POD);
-        String a = run(pod, container("a", "sleep", "600").setLinux(LinuxContainerConfig.newBuilder()
+        String a = pods.run(pod, pods.container("a", "sleep", "600").setLinux(LinuxContainerConfig.newBuilder()
                 .setSecurityContext(LinuxContainerSecurityContext.newBuilder().setNamespaceOptions(shared))));
-        String b = run(pod, container("b", "sh", "-c", "trap 'exit 0' TERM; sleep 700 & wait").setLinux(
+        String b = pods.run(pod, pods.container("b", "sh", "-c", "trap 'exit 0' TERM; sleep 700 & wait").setLinux(
                 LinuxContainerConfig.newBuilder().setSecurityContext(LinuxContainerSecurityContext.newBuilder()
                         .setNamespaceOptions(shared))));
         long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        String ps = exec(b, "ps");
+        String ps = pods.exec(b, "ps");
         while (System.nanoTime() < deadline && !(ps.contains("sleep 600") && ps.contains("sleep 700"))) {
             Thread.sleep(50);
-            ps = exec(b, "ps");
+            ps = pods.exec(b, "ps");
         }
         assertTrue(ps.lines().anyMatch(l -> l.trim().startsWith("1 ") && l.contains("/pause")), "pid 1 is the pod's init:\n" + ps);
         assertTrue(ps.contains("sleep 600") && ps.contains("sleep 700"), "each container sees the other's process:\n" + ps);
         // A container asking for the pod's PID namespace in a pod without one is refused, naming the pod.
         String plain = runPod("nosharedpid");
-        var e = assertThrows(StatusRuntimeException.class, () -> create(plain, container("c", "true").setLinux(
+        var e = assertThrows(StatusRuntimeException.class, () -> pods.create(plain, pods.container("c", "true").setLinux(
                 LinuxContainerConfig.newBuilder().setSecurityContext(LinuxContainerSecurityContext.newBuilder()
                         .setNamespaceOptions(shared)))));
         assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
         assertTrue(e.getStatus().getDescription().contains(plain), e.getStatus().getDescription());
-        cri.runtime().removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(pod).build());
-        var gone = assertThrows(StatusRuntimeException.class, () -> status(a));
+        bed.cri().runtime().removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(pod).build());
+        var gone = assertThrows(StatusRuntimeException.class, () -> pods.status(a));
         assertEquals(Status.Code.NOT_FOUND, gone.getStatus().getCode());
-        assertFalse(Files.readString(Path.of("/proc/self/mountinfo")).contains(agent.dir().resolve("run/pods").resolve(pod).toString()),
+        assertFalse(Files.readString(Path.of("/proc/self/mountinfo")).contains(bed.agent().dir().resolve("run/pods").resolve(pod).toString()),
                 "the PID namespace pin is gone with the pod");
     }
 
     @Test
     void statusReportsTheRuntimeReady() {
-        var conditions = cri.runtime().status(StatusRequest.getDefaultInstance()).getStatus().getConditionsList();
+        var conditions = bed.cri().runtime().status(StatusRequest.getDefaultInstance()).getStatus().getConditionsList();
         assertTrue(conditions.stream().anyMatch(c -> c.getType().equals("RuntimeReady") && c.getStatus()));
     }
 }

@@ -5,18 +5,17 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.berth.cri.v1.NamespaceMode;
+import io.berth.e2e.testbed.Pods;
+import io.berth.e2e.testbed.Testbed;
 import io.berth.kernel.testing.RequiresRoot;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.UUID;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * /proc the way kernels before 6.18 get it, through a helper process in the container's PID
@@ -27,13 +26,10 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @RequiresRoot
 class ProcFallbackIT {
-    @TempDir
-    static Path dir;
+    @RegisterExtension
+    static final Testbed bed = Testbed.named("pf").withAgentConfig("proc_mount = \"helper\"\n");
+    static final Pods pods = bed.pods();
 
-    static Testbed bed;
-    static Pods pods;
-    static final String TAG = UUID.randomUUID().toString().substring(0, 6);
-    static final String CGROUP_PARENT = "/berth-e2e-pf" + TAG;
     static final String HELPER_USED = "/proc made through a helper (proc_mount is helper)";
 
     /** Shell lines reporting what /proc shows and whether kubelet's default masked and read-only paths hold. */
@@ -42,21 +38,6 @@ class ProcFallbackIT {
             + " echo timer_list=$(wc -c < /proc/timer_list); echo keys=$(wc -c < /proc/keys);"
             + " echo acpi=$(ls /proc/acpi | wc -l); echo x > /proc/sys/kernel/hostname || true;"
             + " echo proc=$(grep ' /proc ' /proc/self/mountinfo | cut -d' ' -f6)";
-
-    @BeforeAll
-    static void start() throws Exception {
-        bed = Testbed.start(dir, TAG, "proc_mount = \"helper\"\n");
-        pods = new Pods(bed.cri(), bed.image(), dir.resolve("logs"), CGROUP_PARENT);
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        try {
-            if (bed != null) Testbed.stop(bed.registry(), bed.agent(), bed.cri(), TAG);
-        } finally {
-            Testbed.removeCgroupParent(CGROUP_PARENT);
-        }
-    }
 
     @AfterEach
     void nothingOfTheHelperIsLeft() throws IOException {

@@ -5,33 +5,20 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.berth.cri.v1.CheckpointContainerRequest;
-import io.berth.cri.v1.ContainerConfig;
 import io.berth.cri.v1.ContainerFilter;
-import io.berth.cri.v1.ContainerMetadata;
 import io.berth.cri.v1.ContainerState;
 import io.berth.cri.v1.ContainerStateValue;
 import io.berth.cri.v1.ContainerStatsFilter;
-import io.berth.cri.v1.CreateContainerRequest;
-import io.berth.cri.v1.ImageSpec;
-import io.berth.cri.v1.LinuxContainerConfig;
 import io.berth.cri.v1.LinuxContainerResources;
-import io.berth.cri.v1.LinuxContainerSecurityContext;
-import io.berth.cri.v1.LinuxPodSandboxConfig;
 import io.berth.cri.v1.ListContainerStatsRequest;
 import io.berth.cri.v1.ListContainersRequest;
 import io.berth.cri.v1.ListPodSandboxMetricsRequest;
 import io.berth.cri.v1.ListPodSandboxRequest;
 import io.berth.cri.v1.ListPodSandboxStatsRequest;
-import io.berth.cri.v1.NamespaceMode;
-import io.berth.cri.v1.NamespaceOption;
-import io.berth.cri.v1.PodSandboxConfig;
 import io.berth.cri.v1.PodSandboxFilter;
-import io.berth.cri.v1.PodSandboxMetadata;
 import io.berth.cri.v1.PodSandboxState;
 import io.berth.cri.v1.PodSandboxStateValue;
 import io.berth.cri.v1.PodSandboxStatsFilter;
-import io.berth.cri.v1.RunPodSandboxRequest;
-import io.berth.cri.v1.StartContainerRequest;
 import io.berth.cri.v1.StopPodSandboxRequest;
 import io.berth.cri.v1.StreamContainerStatsRequest;
 import io.berth.cri.v1.StreamContainersRequest;
@@ -39,9 +26,8 @@ import io.berth.cri.v1.StreamPodSandboxMetricsRequest;
 import io.berth.cri.v1.StreamPodSandboxStatsRequest;
 import io.berth.cri.v1.StreamPodSandboxesRequest;
 import io.berth.cri.v1.UpdatePodSandboxResourcesRequest;
-import io.berth.e2e.AgentProcess;
-import io.berth.e2e.CriClient;
-import io.berth.e2e.fixtures.TestRegistry;
+import io.berth.e2e.testbed.Pods;
+import io.berth.e2e.testbed.Testbed;
 import io.berth.kernel.testing.RequiresRoot;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -51,13 +37,11 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.UUID;
 import java.util.function.Function;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The CRI list streams (KEP-5825) against their List* twins, UpdatePodSandboxResources on the real
@@ -65,15 +49,10 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @RequiresRoot
 class StreamsAndResizeIT {
-    @TempDir
-    static Path dir;
+    @RegisterExtension
+    static final Testbed bed = Testbed.named("sr");
+    static final Pods pods = bed.pods();
 
-    static TestRegistry registry;
-    static AgentProcess agent;
-    static CriClient cri;
-    static String image;
-    static final String TAG = UUID.randomUUID().toString().substring(0, 6);
-    static final String CGROUP_PARENT = "/berth-e2e-sr" + TAG;
     /** Two ready pods (one with a running and an exited container), one stopped pod. */
     static String web;
     static String db;
@@ -83,18 +62,13 @@ class StreamsAndResizeIT {
 
     @BeforeAll
     static void start() throws Exception {
-        var bed = Testbed.start(dir, TAG);
-        registry = bed.registry();
-        image = bed.image();
-        agent = bed.agent();
-        cri = bed.cri();
         web = runPod("web", Map.of("app", "web", "tier", "front"));
         db = runPod("db", Map.of("app", "db", "tier", "back"));
         gone = runPod("gone", Map.of("app", "gone", "tier", "back"));
         running = run(web, "server", Map.of("role", "server"), "sleep", "600");
         exited = run(web, "init", Map.of("role", "init"), "true");
         run(db, "sql", Map.of("role", "server"), "sleep", "600");
-        cri.runtime().stopPodSandbox(StopPodSandboxRequest.newBuilder().setPodSandboxId(gone).build());
+        bed.cri().runtime().stopPodSandbox(StopPodSandboxRequest.newBuilder().setPodSandboxId(gone).build());
         long deadline = System.nanoTime() + 30_000_000_000L;
         while (containers(ContainerFilter.newBuilder().setId(exited).build()).getFirst().getState()
                 != ContainerState.CONTAINER_EXITED) {
@@ -103,43 +77,16 @@ class StreamsAndResizeIT {
         }
     }
 
-    @AfterAll
-    static void stop() throws Exception {
-        try {
-            Testbed.stop(registry, agent, cri, TAG);
-        } finally {
-            Testbed.removeCgroupParent(CGROUP_PARENT);
-        }
-    }
-
     static String runPod(String name, Map<String, String> labels) {
-        var config = PodSandboxConfig.newBuilder()
-                .setMetadata(PodSandboxMetadata.newBuilder().setName(name).setNamespace("e2e").setUid(UUID.randomUUID().toString()))
-                .setHostname(name)
-                .putAllLabels(labels)
-                .setLogDirectory(dir.resolve("logs").resolve(name).toString())
-                .setLinux(LinuxPodSandboxConfig.newBuilder().setCgroupParent(CGROUP_PARENT + "/pod-" + name))
-                .build();
-        return cri.runtime().runPodSandbox(RunPodSandboxRequest.newBuilder().setConfig(config).build()).getPodSandboxId();
+        return pods.runPod(pods.pod(name).putAllLabels(labels));
     }
 
     static String run(String pod, String name, Map<String, String> labels, String... command) {
-        var config = ContainerConfig.newBuilder()
-                .setLinux(LinuxContainerConfig.newBuilder().setSecurityContext(LinuxContainerSecurityContext.newBuilder()
-                        .setNamespaceOptions(NamespaceOption.newBuilder().setPid(NamespaceMode.CONTAINER))))
-                .setMetadata(ContainerMetadata.newBuilder().setName(name))
-                .setImage(ImageSpec.newBuilder().setImage(image))
-                .putAllLabels(labels)
-                .addAllCommand(List.of(command))
-                .setLogPath(name + ".log");
-        String id = cri.runtime().createContainer(CreateContainerRequest.newBuilder().setPodSandboxId(pod)
-                .setConfig(config).setSandboxConfig(PodSandboxConfig.newBuilder()).build()).getContainerId();
-        cri.runtime().startContainer(StartContainerRequest.newBuilder().setContainerId(id).build());
-        return id;
+        return pods.run(pod, pods.container(name, command).putAllLabels(labels));
     }
 
     static List<io.berth.cri.v1.Container> containers(ContainerFilter filter) {
-        return cri.runtime().listContainers(ListContainersRequest.newBuilder().setFilter(filter).build()).getContainersList();
+        return bed.cri().runtime().listContainers(ListContainersRequest.newBuilder().setFilter(filter).build()).getContainersList();
     }
 
     /** Every item of a stream, checking the upstream contract: each response a list of at least one item. */
@@ -160,12 +107,12 @@ class StreamsAndResizeIT {
                         .setState(PodSandboxState.SANDBOX_NOTREADY)).build(),
                 PodSandboxFilter.newBuilder().putLabelSelector("tier", "back").build(),
                 PodSandboxFilter.newBuilder().putLabelSelector("tier", "none").build())) {
-            var listed = cri.runtime().listPodSandbox(ListPodSandboxRequest.newBuilder().setFilter(filter).build()).getItemsList();
-            var streamed = drain(cri.runtime().streamPodSandboxes(StreamPodSandboxesRequest.newBuilder().setFilter(filter).build()),
+            var listed = bed.cri().runtime().listPodSandbox(ListPodSandboxRequest.newBuilder().setFilter(filter).build()).getItemsList();
+            var streamed = drain(bed.cri().runtime().streamPodSandboxes(StreamPodSandboxesRequest.newBuilder().setFilter(filter).build()),
                     r -> r.getPodSandboxesList());
             assertEquals(listed, streamed, "filter " + filter);
         }
-        var back = drain(cri.runtime().streamPodSandboxes(StreamPodSandboxesRequest.newBuilder().setFilter(
+        var back = drain(bed.cri().runtime().streamPodSandboxes(StreamPodSandboxesRequest.newBuilder().setFilter(
                 PodSandboxFilter.newBuilder().putLabelSelector("tier", "back")).build()), r -> r.getPodSandboxesList());
         assertEquals(Set.of(db, gone), back.stream().map(p -> p.getId()).collect(Collectors.toSet()));
     }
@@ -179,26 +126,26 @@ class StreamsAndResizeIT {
                         .setState(ContainerState.CONTAINER_RUNNING)).build(),
                 ContainerFilter.newBuilder().putLabelSelector("role", "server").build(),
                 ContainerFilter.newBuilder().setPodSandboxId(gone).build())) {
-            var streamed = drain(cri.runtime().streamContainers(StreamContainersRequest.newBuilder().setFilter(filter).build()),
+            var streamed = drain(bed.cri().runtime().streamContainers(StreamContainersRequest.newBuilder().setFilter(filter).build()),
                     r -> r.getContainersList());
             assertEquals(containers(filter), streamed, "filter " + filter);
         }
-        var inWeb = drain(cri.runtime().streamContainers(StreamContainersRequest.newBuilder().setFilter(
+        var inWeb = drain(bed.cri().runtime().streamContainers(StreamContainersRequest.newBuilder().setFilter(
                 ContainerFilter.newBuilder().setPodSandboxId(web)).build()), r -> r.getContainersList());
         assertEquals(Set.of(running, exited), inWeb.stream().map(c -> c.getId()).collect(Collectors.toSet()));
     }
 
     @Test
     void streamContainerStatsHasTheRunningContainersAsListContainerStatsDoes() throws Exception {
-        var all = drain(cri.runtime().streamContainerStats(StreamContainerStatsRequest.getDefaultInstance()),
+        var all = drain(bed.cri().runtime().streamContainerStats(StreamContainerStatsRequest.getDefaultInstance()),
                 r -> r.getContainerStatsList());
-        var listed = cri.runtime().listContainerStats(ListContainerStatsRequest.getDefaultInstance()).getStatsList();
+        var listed = bed.cri().runtime().listContainerStats(ListContainerStatsRequest.getDefaultInstance()).getStatsList();
         assertEquals(ids(listed), ids(all));
         assertEquals(2, all.size(), "the two running containers, not the exited one: " + ids(all));
         assertTrue(ids(all).contains(running));
 
         var filter = ContainerStatsFilter.newBuilder().setPodSandboxId(web).putLabelSelector("role", "server").build();
-        var mine = drain(cri.runtime().streamContainerStats(StreamContainerStatsRequest.newBuilder().setFilter(filter).build()),
+        var mine = drain(bed.cri().runtime().streamContainerStats(StreamContainerStatsRequest.newBuilder().setFilter(filter).build()),
                 r -> r.getContainerStatsList());
         assertEquals(List.of(running), ids(mine));
         assertEquals("server", mine.getFirst().getAttributes().getMetadata().getName());
@@ -207,7 +154,7 @@ class StreamsAndResizeIT {
         while (mine.getFirst().getMemory().getWorkingSetBytes().getValue() == 0) {
             if (System.nanoTime() > deadline) throw new AssertionError("no memory sample for " + running + ": " + mine);
             Thread.sleep(500);
-            mine = drain(cri.runtime().streamContainerStats(StreamContainerStatsRequest.newBuilder().setFilter(filter).build()),
+            mine = drain(bed.cri().runtime().streamContainerStats(StreamContainerStatsRequest.newBuilder().setFilter(filter).build()),
                     r -> r.getContainerStatsList());
         }
         assertTrue(mine.getFirst().getCpu().hasUsageCoreNanoSeconds(), mine.toString());
@@ -220,19 +167,19 @@ class StreamsAndResizeIT {
     @Test
     void streamPodSandboxStatsAndMetricsCoverThePodsTheirListsDo() {
         var filter = PodSandboxStatsFilter.newBuilder().putLabelSelector("app", "web").build();
-        var streamed = drain(cri.runtime().streamPodSandboxStats(StreamPodSandboxStatsRequest.newBuilder().setFilter(filter).build()),
+        var streamed = drain(bed.cri().runtime().streamPodSandboxStats(StreamPodSandboxStatsRequest.newBuilder().setFilter(filter).build()),
                 r -> r.getPodSandboxStatsList());
-        var listed = cri.runtime().listPodSandboxStats(ListPodSandboxStatsRequest.newBuilder().setFilter(filter).build()).getStatsList();
+        var listed = bed.cri().runtime().listPodSandboxStats(ListPodSandboxStatsRequest.newBuilder().setFilter(filter).build()).getStatsList();
         assertEquals(List.of(web), streamed.stream().map(s -> s.getAttributes().getId()).toList());
         assertEquals(listed.stream().map(s -> s.getAttributes().getId()).toList(),
                 streamed.stream().map(s -> s.getAttributes().getId()).toList());
-        var all = drain(cri.runtime().streamPodSandboxStats(StreamPodSandboxStatsRequest.getDefaultInstance()),
+        var all = drain(bed.cri().runtime().streamPodSandboxStats(StreamPodSandboxStatsRequest.getDefaultInstance()),
                 r -> r.getPodSandboxStatsList());
         assertEquals(Set.of(web, db, gone), all.stream().map(s -> s.getAttributes().getId()).collect(Collectors.toSet()));
 
-        var metrics = drain(cri.runtime().streamPodSandboxMetrics(StreamPodSandboxMetricsRequest.getDefaultInstance()),
+        var metrics = drain(bed.cri().runtime().streamPodSandboxMetrics(StreamPodSandboxMetricsRequest.getDefaultInstance()),
                 r -> r.getPodSandboxMetricsList());
-        var listedMetrics = cri.runtime().listPodSandboxMetrics(ListPodSandboxMetricsRequest.getDefaultInstance()).getPodMetricsList();
+        var listedMetrics = bed.cri().runtime().listPodSandboxMetrics(ListPodSandboxMetricsRequest.getDefaultInstance()).getPodMetricsList();
         assertEquals(Set.of(web, db), metrics.stream().map(m -> m.getPodSandboxId()).collect(Collectors.toSet()), "READY pods only");
         assertEquals(listedMetrics.stream().map(m -> m.getPodSandboxId()).toList(),
                 metrics.stream().map(m -> m.getPodSandboxId()).toList());
@@ -240,7 +187,7 @@ class StreamsAndResizeIT {
     }
 
     static String cgroupFile(String controller, String pod, String file) throws Exception {
-        return Files.readString(Path.of("/sys/fs/cgroup", controller).resolve(CGROUP_PARENT.substring(1))
+        return Files.readString(Path.of("/sys/fs/cgroup", controller).resolve(bed.cgroupParent().substring(1))
                 .resolve("pod-" + pod).resolve(file)).strip();
     }
 
@@ -250,7 +197,7 @@ class StreamsAndResizeIT {
                 .setCpuQuota(50_000).setMemoryLimitInBytes(256L << 20);
         var overhead = LinuxContainerResources.newBuilder().setCpuShares(102).setCpuPeriod(100_000)
                 .setCpuQuota(10_000).setMemoryLimitInBytes(64L << 20);
-        cri.runtime().updatePodSandboxResources(UpdatePodSandboxResourcesRequest.newBuilder().setPodSandboxId(db)
+        bed.cri().runtime().updatePodSandboxResources(UpdatePodSandboxResourcesRequest.newBuilder().setPodSandboxId(db)
                 .setResources(resources).setOverhead(overhead).build());
         assertEquals("614", cgroupFile("cpu", "db", "cpu.shares"));
         assertEquals("100000", cgroupFile("cpu", "db", "cpu.cfs_period_us"));
@@ -258,7 +205,7 @@ class StreamsAndResizeIT {
         assertEquals(Long.toString(320L << 20), cgroupFile("memory", "db", "memory.limit_in_bytes"));
 
         // A resize down, without overhead this time; the container keeps running inside it.
-        cri.runtime().updatePodSandboxResources(UpdatePodSandboxResourcesRequest.newBuilder().setPodSandboxId(db)
+        bed.cri().runtime().updatePodSandboxResources(UpdatePodSandboxResourcesRequest.newBuilder().setPodSandboxId(db)
                 .setResources(resources.setCpuShares(256).setMemoryLimitInBytes(128L << 20)).build());
         assertEquals("256", cgroupFile("cpu", "db", "cpu.shares"));
         assertEquals(Long.toString(128L << 20), cgroupFile("memory", "db", "memory.limit_in_bytes"));
@@ -268,7 +215,7 @@ class StreamsAndResizeIT {
 
     @Test
     void updatePodSandboxResourcesRefusesAnUnknownPodAndBadValues() throws Exception {
-        var unknown = assertThrows(StatusRuntimeException.class, () -> cri.runtime().updatePodSandboxResources(
+        var unknown = assertThrows(StatusRuntimeException.class, () -> bed.cri().runtime().updatePodSandboxResources(
                 UpdatePodSandboxResourcesRequest.newBuilder().setPodSandboxId("no-such-pod").build()));
         assertEquals(Status.Code.NOT_FOUND, unknown.getStatus().getCode());
 
@@ -278,7 +225,7 @@ class StreamsAndResizeIT {
                 LinuxContainerResources.newBuilder().setCpuShares(300).setMemoryLimitInBytes(-1),
                 LinuxContainerResources.newBuilder().setCpusetCpus("all"),
                 LinuxContainerResources.newBuilder().putUnified("memory.high", "1000"))) {
-            var e = assertThrows(StatusRuntimeException.class, () -> cri.runtime().updatePodSandboxResources(
+            var e = assertThrows(StatusRuntimeException.class, () -> bed.cri().runtime().updatePodSandboxResources(
                     UpdatePodSandboxResourcesRequest.newBuilder().setPodSandboxId(web).setResources(bad).build()), bad.toString());
             assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode(), e.getStatus().toString());
             assertTrue(e.getStatus().getDescription().contains(web) || e.getStatus().getDescription().contains("pod-web"),
@@ -289,7 +236,7 @@ class StreamsAndResizeIT {
 
     @Test
     void checkpointContainerIsUnimplementedSayingCriuIsMissing() {
-        var e = assertThrows(StatusRuntimeException.class, () -> cri.runtime().checkpointContainer(
+        var e = assertThrows(StatusRuntimeException.class, () -> bed.cri().runtime().checkpointContainer(
                 CheckpointContainerRequest.newBuilder().setContainerId(running).setLocation("/tmp/cp.tar").build()));
         assertEquals(Status.Code.UNIMPLEMENTED, e.getStatus().getCode());
         assertTrue(e.getStatus().getDescription().contains("CRIU"), e.getStatus().getDescription());

@@ -8,41 +8,26 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.berth.cri.v1.ContainerConfig;
 import io.berth.cri.v1.ContainerEventResponse;
 import io.berth.cri.v1.ContainerEventType;
-import io.berth.cri.v1.ContainerMetadata;
 import io.berth.cri.v1.ContainerState;
 import io.berth.cri.v1.ContainerStatsFilter;
 import io.berth.cri.v1.ContainerStatsRequest;
-import io.berth.cri.v1.CreateContainerRequest;
 import io.berth.cri.v1.GetEventsRequest;
-import io.berth.cri.v1.ImageSpec;
-import io.berth.cri.v1.LinuxContainerConfig;
 import io.berth.cri.v1.LinuxContainerResources;
-import io.berth.cri.v1.LinuxContainerSecurityContext;
-import io.berth.cri.v1.LinuxPodSandboxConfig;
 import io.berth.cri.v1.ListContainerStatsRequest;
 import io.berth.cri.v1.ListMetricDescriptorsRequest;
 import io.berth.cri.v1.ListPodSandboxMetricsRequest;
-import io.berth.cri.v1.ListPodSandboxRequest;
 import io.berth.cri.v1.ListPodSandboxStatsRequest;
 import io.berth.cri.v1.MetricDescriptor;
-import io.berth.cri.v1.NamespaceMode;
-import io.berth.cri.v1.NamespaceOption;
-import io.berth.cri.v1.PodSandboxConfig;
-import io.berth.cri.v1.PodSandboxMetadata;
 import io.berth.cri.v1.PodSandboxStatsFilter;
 import io.berth.cri.v1.PodSandboxStatsRequest;
-import io.berth.cri.v1.PullImageRequest;
 import io.berth.cri.v1.RemoveContainerRequest;
 import io.berth.cri.v1.RemovePodSandboxRequest;
-import io.berth.cri.v1.RunPodSandboxRequest;
 import io.berth.cri.v1.RuntimeServiceGrpc;
-import io.berth.cri.v1.StartContainerRequest;
 import io.berth.cri.v1.StopContainerRequest;
 import io.berth.e2e.AgentProcess;
-import io.berth.e2e.CriClient;
 import io.berth.e2e.PrometheusText;
-import io.berth.e2e.fixtures.TestImages;
-import io.berth.e2e.fixtures.TestRegistry;
+import io.berth.e2e.testbed.Pods;
+import io.berth.e2e.testbed.Testbed;
 import io.berth.kernel.testing.RequiresRoot;
 import io.grpc.Context;
 import io.grpc.stub.StreamObserver;
@@ -58,14 +43,11 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.UUID;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Stats, metrics and events end to end: a real agent whose shims push a sample every second, real
@@ -74,98 +56,26 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @RequiresRoot
 class StatsIT {
-    @TempDir
-    static Path dir;
+    @RegisterExtension
+    static final Testbed bed = Testbed.named("stats").withAgentConfig("stats_interval_seconds = 1\n");
+    static final Pods pods = bed.pods();
 
-    static TestRegistry registry;
-    static AgentProcess agent;
-    static CriClient cri;
-    static String image;
-    static final String TAG = UUID.randomUUID().toString().substring(0, 6);
-    static final String CGROUP_PARENT = "/berth-stats-" + TAG;
     static final HttpClient HTTP = HttpClient.newHttpClient();
 
-    @BeforeAll
-    static void start() throws Exception {
-        registry = TestRegistry.start(dir.resolve("registry"));
-        image = registry.push(TestImages.busybox(dir.resolve("busybox-layout")), "busybox:stats");
-        agent = startAgent();
-        cri = agent.client();
-        cri.images().pullImage(PullImageRequest.newBuilder().setImage(ImageSpec.newBuilder().setImage(image)).build());
-    }
-
-    static AgentProcess startAgent() throws Exception {
-        Path config = dir.resolve("agent.toml");
-        Files.writeString(config, """
-                stats_interval_seconds = 1
-
-                [network]
-                bridge = "bs%s"
-                pod_cidrs = ["10.218.%d.0/24"]
-                firewall_table = "berth_s%s"
-                """.formatted(TAG, Math.floorMod(TAG.hashCode(), 200) + 10, TAG));
-        return AgentProcess.start(dir.resolve("agent"), "--config", config.toString());
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        try {
-            if (cri != null) {
-                for (var pod : cri.runtime().listPodSandbox(ListPodSandboxRequest.getDefaultInstance()).getItemsList()) {
-                    cri.runtime().removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(pod.getId()).build());
-                }
-                cri.close();
-            }
-        } finally {
-            if (agent != null) agent.close();
-            if (registry != null) registry.close();
-            run("ip", "link", "del", "bs" + TAG);
-            run("nft", "delete", "table", "inet", "berth_s" + TAG);
-            removeCgroupParent();
-        }
-    }
-
-    static void run(String... cmd) throws IOException, InterruptedException {
-        new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor();
-    }
-
-    static void removeCgroupParent() throws IOException {
-        io.berth.e2e.fixtures.CgroupParent.remove(CGROUP_PARENT);
-    }
-
+    /** A pod of namespace stats (the metrics' label), labelled app=NAME, with no log directory. */
     static String runPod(String name) {
-        var config = PodSandboxConfig.newBuilder()
-                .setMetadata(PodSandboxMetadata.newBuilder().setName(name).setNamespace("stats").setUid(UUID.randomUUID().toString()))
-                .setHostname(name)
-                .putLabels("app", name)
-                .setLinux(LinuxPodSandboxConfig.newBuilder().setCgroupParent(CGROUP_PARENT + "/pod-" + name))
-                .build();
-        return cri.runtime().runPodSandbox(RunPodSandboxRequest.newBuilder().setConfig(config).build()).getPodSandboxId();
+        var config = pods.pod(name).clearLogDirectory().putLabels("app", name);
+        config.getMetadataBuilder().setNamespace("stats");
+        return pods.runPod(config);
     }
 
+    /** A container labelled role=NAME that logs nothing. */
     static ContainerConfig.Builder container(String name, String... command) {
-        return ContainerConfig.newBuilder()
-                .setLinux(LinuxContainerConfig.newBuilder().setSecurityContext(LinuxContainerSecurityContext.newBuilder()
-                        .setNamespaceOptions(NamespaceOption.newBuilder().setPid(NamespaceMode.CONTAINER))))
-                .setMetadata(ContainerMetadata.newBuilder().setName(name))
-                .setImage(ImageSpec.newBuilder().setImage(image))
-                .putLabels("role", name)
-                .addAllCommand(List.of(command));
-    }
-
-    static String create(String pod, ContainerConfig.Builder config) {
-        return cri.runtime().createContainer(CreateContainerRequest.newBuilder().setPodSandboxId(pod)
-                .setConfig(config).setSandboxConfig(PodSandboxConfig.newBuilder()).build()).getContainerId();
-    }
-
-    static String runContainer(String pod, ContainerConfig.Builder config) {
-        String id = create(pod, config);
-        cri.runtime().startContainer(StartContainerRequest.newBuilder().setContainerId(id).build());
-        return id;
+        return pods.container(name, command).clearLogPath().putLabels("role", name);
     }
 
     static io.berth.cri.v1.ContainerStats stats(String id) {
-        return cri.runtime().containerStats(ContainerStatsRequest.newBuilder().setContainerId(id).build()).getStats();
+        return bed.cri().runtime().containerStats(ContainerStatsRequest.newBuilder().setContainerId(id).build()).getStats();
     }
 
     /** Polls ContainerStats until {@code ok} holds (the shims sample every second here). */
@@ -182,7 +92,7 @@ class StatsIT {
     }
 
     static String metrics() throws Exception {
-        var resp = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + agent.httpPort() + "/metrics")).build(),
+        var resp = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + bed.agent().httpPort() + "/metrics")).build(),
                 HttpResponse.BodyHandlers.ofString());
         assertEquals(200, resp.statusCode());
         return resp.body();
@@ -193,9 +103,9 @@ class StatsIT {
         String pod = runPod("burn");
         // The node is shared (2 cores, often a load of 10+): give the test's cgroup parent the largest
         // CPU weight (cgroup-v1 cpu.shares, as a Guaranteed pod's would be high) so one core is there to use.
-        Path shares = Path.of("/sys/fs/cgroup/cpu" + CGROUP_PARENT + "/cpu.shares");
+        Path shares = Path.of("/sys/fs/cgroup/cpu" + bed.cgroupParent() + "/cpu.shares");
         if (Files.exists(shares)) Files.writeString(shares, "262144");
-        String id = runContainer(pod, container("burner", "sh", "-c", "while :; do :; done"));
+        String id = pods.run(pod, container("burner", "sh", "-c", "while :; do :; done"));
         // Two samples a second apart are needed for a rate; wait for one taken over a busy second.
         var s = awaitStats(id, Duration.ofSeconds(20), st -> st.getCpu().hasUsageNanoCores()
                 && st.getCpu().getUsageCoreNanoSeconds().getValue() > 1_500_000_000L);
@@ -209,13 +119,13 @@ class StatsIT {
         assertTrue(s.hasWritableLayer() && s.getWritableLayer().getFsId().getMountpoint().endsWith("containers"));
 
         // The filter: by id prefix, by pod, by label; an exited container is not listed.
-        var byId = cri.runtime().listContainerStats(ListContainerStatsRequest.newBuilder()
+        var byId = bed.cri().runtime().listContainerStats(ListContainerStatsRequest.newBuilder()
                 .setFilter(ContainerStatsFilter.newBuilder().setId(id.substring(0, 12))).build()).getStatsList();
         assertEquals(List.of(id), byId.stream().map(x -> x.getAttributes().getId()).toList());
-        var byPodAndLabel = cri.runtime().listContainerStats(ListContainerStatsRequest.newBuilder()
+        var byPodAndLabel = bed.cri().runtime().listContainerStats(ListContainerStatsRequest.newBuilder()
                 .setFilter(ContainerStatsFilter.newBuilder().setPodSandboxId(pod).putLabelSelector("role", "burner")).build());
         assertEquals(1, byPodAndLabel.getStatsCount());
-        assertEquals(0, cri.runtime().listContainerStats(ListContainerStatsRequest.newBuilder()
+        assertEquals(0, bed.cri().runtime().listContainerStats(ListContainerStatsRequest.newBuilder()
                 .setFilter(ContainerStatsFilter.newBuilder().setPodSandboxId(pod).putLabelSelector("role", "other")).build())
                 .getStatsCount());
 
@@ -229,12 +139,12 @@ class StatsIT {
         assertEquals(1, linux.getContainersCount());
         assertEquals("eth0", linux.getNetwork().getDefaultInterface().getName(), linux.getNetwork().toString());
         assertTrue(linux.getNetwork().getTimestamp() > 0);
-        var listed = cri.runtime().listPodSandboxStats(ListPodSandboxStatsRequest.newBuilder()
+        var listed = bed.cri().runtime().listPodSandboxStats(ListPodSandboxStatsRequest.newBuilder()
                 .setFilter(PodSandboxStatsFilter.newBuilder().putLabelSelector("app", "burn")).build()).getStatsList();
         assertEquals(List.of(pod), listed.stream().map(p -> p.getAttributes().getId()).toList());
 
         // The cAdvisor-compatible metrics kubelet takes from the CRI.
-        var descriptors = cri.runtime().listMetricDescriptors(ListMetricDescriptorsRequest.getDefaultInstance())
+        var descriptors = bed.cri().runtime().listMetricDescriptors(ListMetricDescriptorsRequest.getDefaultInstance())
                 .getDescriptorsList();
         MetricDescriptor cpuDesc = descriptors.stream().filter(d -> d.getName().equals("container_cpu_usage_seconds_total"))
                 .findFirst().orElseThrow();
@@ -244,17 +154,17 @@ class StatsIT {
                 "container_last_seen", "container_spec_memory_limit_bytes")) {
             assertTrue(descriptors.stream().anyMatch(d -> d.getName().equals(name)), name);
         }
-        var podMetrics = cri.runtime().listPodSandboxMetrics(ListPodSandboxMetricsRequest.getDefaultInstance())
+        var podMetrics = bed.cri().runtime().listPodSandboxMetrics(ListPodSandboxMetricsRequest.getDefaultInstance())
                 .getPodMetricsList().stream().filter(m -> m.getPodSandboxId().equals(pod)).findFirst().orElseThrow();
         var cpuMetric = podMetrics.getContainerMetricsList().getFirst().getMetricsList().stream()
                 .filter(m -> m.getName().equals("container_cpu_usage_seconds_total")).findFirst().orElseThrow();
-        assertEquals(List.of(id, image, "stats", "burn", "burner", "total"), cpuMetric.getLabelValuesList());
+        assertEquals(List.of(id, bed.image(), "stats", "burn", "burner", "total"), cpuMetric.getLabelValuesList());
         assertTrue(cpuMetric.getValue().getValue() >= 1, "whole seconds of CPU: " + cpuMetric);
         assertTrue(podMetrics.getMetricsList().stream().anyMatch(m -> m.getName().equals("container_network_receive_bytes_total")
                 && m.getLabelValuesList().equals(List.of(pod, "", "stats", "burn", "POD", "eth0"))), podMetrics.toString());
 
         // A real Prometheus scrapes /metrics and answers PromQL about the burner.
-        try (var prometheus = Prometheus.start(dir.resolve("prometheus"), agent.httpPort())) {
+        try (var prometheus = Prometheus.start(bed.dir().resolve("prometheus"), bed.agent().httpPort())) {
             String series = "berth_container_cpu_usage_seconds_total{container=\"burner\",pod=\"burn\",namespace=\"stats\"}";
             // A rate over a window the series only partly covers is extrapolated low: wait for 6 s of scrapes.
             prometheus.awaitResult("count_over_time(" + series + "[6s]) >= 6", Duration.ofSeconds(60));
@@ -264,10 +174,10 @@ class StatsIT {
             assertTrue(rate > 0.5 && rate < 1.3, "PromQL rate " + rate + ": " + body);
         }
 
-        cri.runtime().stopContainer(StopContainerRequest.newBuilder().setContainerId(id).setTimeout(0).build());
-        assertEquals(0, cri.runtime().listContainerStats(ListContainerStatsRequest.newBuilder()
+        bed.cri().runtime().stopContainer(StopContainerRequest.newBuilder().setContainerId(id).setTimeout(0).build());
+        assertEquals(0, bed.cri().runtime().listContainerStats(ListContainerStatsRequest.newBuilder()
                 .setFilter(ContainerStatsFilter.newBuilder().setPodSandboxId(pod)).build()).getStatsCount());
-        cri.runtime().removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(pod).build());
+        bed.cri().runtime().removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(pod).build());
         assertFalse(metrics().contains(id), "series of a removed container disappear");
     }
 
@@ -287,15 +197,14 @@ class StatsIT {
     @Test
     void shimsReconnectAfterAnAgentRestartAndAVanishedShimIsSeenAtOnce() throws Exception {
         String pod = runPod("restart");
-        String a = runContainer(pod, container("a", "sleep", "600"));
-        String b = runContainer(pod, container("b", "sleep", "600"));
+        String a = pods.run(pod, container("a", "sleep", "600"));
+        String b = pods.run(pod, container("b", "sleep", "600"));
         awaitStats(b, Duration.ofSeconds(20), st -> st.getCpu().hasUsageNanoCores());
 
-        cri.close();
-        assertEquals(0, agent.terminate(Duration.ofSeconds(30)));
+        bed.cri().close();
+        assertEquals(0, bed.agent().terminate(Duration.ofSeconds(30)));
         long restarted = System.currentTimeMillis() * 1_000_000L;
-        agent = startAgent();
-        cri = agent.client();
+        bed.restartAgent();
         // Each shim notices the closed connection within a second and reconnects; samples flow again.
         awaitMetric("berth_shims_connected", v -> v >= 2);
         assertTrue(metric("berth_shim_connections_total") >= 2);
@@ -303,17 +212,17 @@ class StatsIT {
         assertTrue(fresh.getMemory().getWorkingSetBytes().getValue() > 0);
 
         // kill -9 of a shim: its connection ends, the agent looks at once and records ShimLost (nobody polls).
-        Path bundle = agent.dir().resolve("run/c").resolve(b.substring(0, 16));
+        Path bundle = bed.agent().dir().resolve("run/c").resolve(b.substring(0, 16));
         long shimPid = Long.parseLong(Files.readString(bundle.resolve("shim.pid")).trim().split("\\s+")[0]);
         double connectedBefore = metric("berth_shims_connected");
         ProcessHandle.of(shimPid).orElseThrow().destroyForcibly();
         awaitMetric("berth_shims_lost_total", v -> v == 1);
         // The loss may be seen through a status call before the dead shim's connection is closed.
         awaitMetric("berth_shims_connected", v -> v == connectedBefore - 1);
-        var lost = cri.runtime().containerStatus(io.berth.cri.v1.ContainerStatusRequest.newBuilder().setContainerId(b).build()).getStatus();
+        var lost = bed.cri().runtime().containerStatus(io.berth.cri.v1.ContainerStatusRequest.newBuilder().setContainerId(b).build()).getStatus();
         assertEquals(ContainerState.CONTAINER_EXITED, lost.getState());
         assertEquals("ShimLost", lost.getReason());
-        cri.runtime().removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(pod).build());
+        bed.cri().runtime().removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(pod).build());
         awaitMetric("berth_shims_connected", v -> v == 0);
     }
 
@@ -321,7 +230,7 @@ class StatsIT {
             throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         while (true) {
-            var p = cri.runtime().podSandboxStats(PodSandboxStatsRequest.newBuilder().setPodSandboxId(pod).build()).getStats();
+            var p = bed.cri().runtime().podSandboxStats(PodSandboxStatsRequest.newBuilder().setPodSandboxId(pod).build()).getStats();
             if (ok.test(p)) return p;
             if (System.nanoTime() > deadline) throw new AssertionError("pod stats never satisfied the check: " + p);
             Thread.sleep(300);
@@ -336,7 +245,7 @@ class StatsIT {
         var config = container("holder", "sh", "-c",
                 "x=$(head -c 67108864 /dev/zero | tr '\\0' a); echo ready; while :; do sleep 600; done");
         config.setLinux(config.getLinux().toBuilder().setResources(LinuxContainerResources.newBuilder().setMemoryLimitInBytes(limit)));
-        String id = runContainer(pod, config);
+        String id = pods.run(pod, config);
         var s = awaitStats(id, Duration.ofSeconds(30), st -> st.getMemory().getWorkingSetBytes().getValue() > (60L << 20));
         // Let the shell finish building the string (it grows the buffer), then read a settled value.
         Thread.sleep(2500);
@@ -347,7 +256,7 @@ class StatsIT {
         assertEquals(limit - ws, s.getMemory().getAvailableBytes().getValue(), "available = limit - working set");
         assertTrue(s.getMemory().getUsageBytes().getValue() >= ws);
         assertTrue(s.getMemory().getPageFaults().getValue() > 16_000, "64 MiB of 4 KiB pages faulted in: " + s.getMemory());
-        cri.runtime().removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(pod).build());
+        bed.cri().runtime().removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(pod).build());
     }
 
     @Test
@@ -355,7 +264,7 @@ class StatsIT {
         var events = new LinkedBlockingQueue<ContainerEventResponse>();
         var cancellable = Context.current().withCancellation();
         try {
-            cancellable.run(() -> RuntimeServiceGrpc.newStub(cri.channel()).getContainerEvents(GetEventsRequest.getDefaultInstance(),
+            cancellable.run(() -> RuntimeServiceGrpc.newStub(bed.cri().channel()).getContainerEvents(GetEventsRequest.getDefaultInstance(),
                     new StreamObserver<>() {
                         @Override
                         public void onNext(ContainerEventResponse value) {
@@ -372,9 +281,9 @@ class StatsIT {
                     }));
             awaitSubscribed();
             String pod = runPod("events");
-            String id = runContainer(pod, container("sleeper", "sleep", "600"));
-            cri.runtime().stopContainer(StopContainerRequest.newBuilder().setContainerId(id).setTimeout(0).build());
-            cri.runtime().removeContainer(RemoveContainerRequest.newBuilder().setContainerId(id).build());
+            String id = pods.run(pod, container("sleeper", "sleep", "600"));
+            bed.cri().runtime().stopContainer(StopContainerRequest.newBuilder().setContainerId(id).setTimeout(0).build());
+            bed.cri().runtime().removeContainer(RemoveContainerRequest.newBuilder().setContainerId(id).build());
 
             var mine = take(events, id, 4);
             assertEquals(List.of(ContainerEventType.CONTAINER_CREATED_EVENT, ContainerEventType.CONTAINER_STARTED_EVENT,
@@ -391,14 +300,14 @@ class StatsIT {
             assertEquals(0, mine.get(3).getContainersStatusesCount(), "a deleted container has no status any more");
 
             // A container that exits by itself: the shim tells the agent, nobody polls.
-            String quick = runContainer(pod, container("quick", "sh", "-c", "sleep 1; exit 3"));
+            String quick = pods.run(pod, container("quick", "sh", "-c", "sleep 1; exit 3"));
             var quickEvents = take(events, quick, 3);
             var stopped = quickEvents.get(2);
             assertEquals(ContainerEventType.CONTAINER_STOPPED_EVENT, stopped.getContainerEventType());
             var st = stopped.getContainersStatusesList().stream().filter(c -> c.getId().equals(quick)).findFirst().orElseThrow();
             assertEquals(3, st.getExitCode());
             assertEquals("Error", st.getReason());
-            cri.runtime().removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(pod).build());
+            bed.cri().runtime().removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(pod).build());
         } finally {
             cancellable.cancel(null);
         }

@@ -6,31 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.berth.cri.v1.AttachRequest;
-import io.berth.cri.v1.ContainerConfig;
-import io.berth.cri.v1.ContainerMetadata;
 import io.berth.cri.v1.ContainerState;
 import io.berth.cri.v1.ContainerStatusRequest;
-import io.berth.cri.v1.CreateContainerRequest;
 import io.berth.cri.v1.ExecRequest;
 import io.berth.cri.v1.ExecSyncRequest;
-import io.berth.cri.v1.ImageSpec;
-import io.berth.cri.v1.LinuxContainerConfig;
-import io.berth.cri.v1.LinuxContainerSecurityContext;
-import io.berth.cri.v1.LinuxPodSandboxConfig;
-import io.berth.cri.v1.ListPodSandboxRequest;
-import io.berth.cri.v1.NamespaceMode;
-import io.berth.cri.v1.NamespaceOption;
-import io.berth.cri.v1.PodSandboxConfig;
-import io.berth.cri.v1.PodSandboxMetadata;
 import io.berth.cri.v1.PortForwardRequest;
-import io.berth.cri.v1.PullImageRequest;
-import io.berth.cri.v1.RemovePodSandboxRequest;
-import io.berth.cri.v1.RunPodSandboxRequest;
-import io.berth.cri.v1.StartContainerRequest;
-import io.berth.e2e.AgentProcess;
-import io.berth.e2e.CriClient;
-import io.berth.e2e.fixtures.TestImages;
-import io.berth.e2e.fixtures.TestRegistry;
+import io.berth.e2e.testbed.Pods;
+import io.berth.e2e.testbed.Testbed;
 import io.berth.kernel.testing.RequiresRoot;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -45,14 +27,12 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Exec, Attach and PortForward end to end: a real agent and real busybox containers; the CRI RPCs
@@ -66,88 +46,26 @@ class StreamingIT {
     /** Short, so that the expiry test need not wait kubelet's minute; long enough for a loaded machine. */
     static final int TOKEN_TTL_SECONDS = 8;
 
-    @TempDir
-    static Path dir;
+    @RegisterExtension
+    static final Testbed bed = Testbed.named("st").withAgentConfig("""
+            [streaming]
+            address = "127.0.0.1"
+            port = 0
+            token_ttl_seconds = %d
+            """.formatted(TOKEN_TTL_SECONDS));
+    static final Pods pods = bed.pods();
 
-    static TestRegistry registry;
-    static AgentProcess agent;
-    static CriClient cri;
-    static String image;
     static String pod;
     static String sleeper;
-    static final String TAG = UUID.randomUUID().toString().substring(0, 6);
-    static final String CGROUP_PARENT = "/berth-e2e-st" + TAG;
 
     @BeforeAll
     static void start() throws Exception {
-        registry = TestRegistry.start(dir.resolve("registry"));
-        image = registry.push(TestImages.busybox(dir.resolve("busybox-layout")), "busybox:stream");
-        Path config = dir.resolve("agent.toml");
-        Files.writeString(config, """
-                [network]
-                bridge = "bs%s"
-                pod_cidrs = ["10.219.%d.0/24"]
-                firewall_table = "berth_s%s"
-
-                [streaming]
-                address = "127.0.0.1"
-                port = 0
-                token_ttl_seconds = %d
-                """.formatted(TAG, Math.floorMod(TAG.hashCode(), 200) + 10, TAG, TOKEN_TTL_SECONDS));
-        agent = AgentProcess.start(dir.resolve("agent"), "--config", config.toString());
-        cri = agent.client();
-        cri.images().pullImage(PullImageRequest.newBuilder().setImage(ImageSpec.newBuilder().setImage(image)).build());
-        pod = runPod("streams");
-        sleeper = run(pod, container("sleeper", "sleep", "600"));
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        try {
-            if (cri != null) {
-                for (var p : cri.runtime().listPodSandbox(ListPodSandboxRequest.getDefaultInstance()).getItemsList()) {
-                    cri.runtime().removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(p.getId()).build());
-                }
-                cri.close();
-            }
-        } finally {
-            if (agent != null) agent.close();
-            if (registry != null) registry.close();
-            new ProcessBuilder("ip", "link", "del", "bs" + TAG).start().waitFor();
-            new ProcessBuilder("nft", "delete", "table", "inet", "berth_s" + TAG).start().waitFor();
-            io.berth.e2e.fixtures.CgroupParent.remove(CGROUP_PARENT);
-        }
-    }
-
-    static String runPod(String name) {
-        var config = PodSandboxConfig.newBuilder()
-                .setMetadata(PodSandboxMetadata.newBuilder().setName(name).setNamespace("e2e").setUid(UUID.randomUUID().toString()))
-                .setHostname(name)
-                .setLogDirectory(dir.resolve("logs").resolve(name).toString())
-                .setLinux(LinuxPodSandboxConfig.newBuilder().setCgroupParent(CGROUP_PARENT + "/pod-" + name))
-                .build();
-        return cri.runtime().runPodSandbox(RunPodSandboxRequest.newBuilder().setConfig(config).build()).getPodSandboxId();
-    }
-
-    static ContainerConfig.Builder container(String name, String... command) {
-        return ContainerConfig.newBuilder()
-                .setLinux(LinuxContainerConfig.newBuilder().setSecurityContext(LinuxContainerSecurityContext.newBuilder()
-                        .setNamespaceOptions(NamespaceOption.newBuilder().setPid(NamespaceMode.CONTAINER))))
-                .setMetadata(ContainerMetadata.newBuilder().setName(name))
-                .setImage(ImageSpec.newBuilder().setImage(image))
-                .addAllCommand(List.of(command))
-                .setLogPath(name + "/0.log");
-    }
-
-    static String run(String pod, ContainerConfig.Builder config) {
-        String id = cri.runtime().createContainer(CreateContainerRequest.newBuilder().setPodSandboxId(pod)
-                .setConfig(config).setSandboxConfig(PodSandboxConfig.newBuilder()).build()).getContainerId();
-        cri.runtime().startContainer(StartContainerRequest.newBuilder().setContainerId(id).build());
-        return id;
+        pod = pods.runPod(pods.pod("streams"));
+        sleeper = pods.run(pod, pods.container("sleeper", "sleep", "600"));
     }
 
     static String execUrl(String container, boolean tty, boolean stdin, String... cmd) {
-        return cri.runtime().exec(ExecRequest.newBuilder().setContainerId(container).addAllCmd(List.of(cmd))
+        return bed.cri().runtime().exec(ExecRequest.newBuilder().setContainerId(container).addAllCmd(List.of(cmd))
                 .setTty(tty).setStdin(stdin).setStdout(true).setStderr(!tty).build()).getUrl();
     }
 
@@ -319,24 +237,23 @@ class StreamingIT {
 
     @Test
     void badRequestsAreRefusedByTheRpcs() {
-        var e = assertThrows(StatusRuntimeException.class, () -> cri.runtime().exec(ExecRequest.newBuilder()
+        var e = assertThrows(StatusRuntimeException.class, () -> bed.cri().runtime().exec(ExecRequest.newBuilder()
                 .setContainerId(sleeper).addCmd("true").setTty(true).setStdout(true).setStderr(true).build()));
         assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
-        e = assertThrows(StatusRuntimeException.class, () -> cri.runtime().exec(ExecRequest.newBuilder()
+        e = assertThrows(StatusRuntimeException.class, () -> bed.cri().runtime().exec(ExecRequest.newBuilder()
                 .setContainerId("no-such-container").addCmd("true").setStdout(true).build()));
         assertEquals(Status.Code.NOT_FOUND, e.getStatus().getCode());
-        e = assertThrows(StatusRuntimeException.class, () -> cri.runtime().portForward(PortForwardRequest.newBuilder()
+        e = assertThrows(StatusRuntimeException.class, () -> bed.cri().runtime().portForward(PortForwardRequest.newBuilder()
                 .setPodSandboxId("").build()));
         assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
     }
 
     static String exec(String id, String... cmd) {
-        var r = cri.runtime().execSync(ExecSyncRequest.newBuilder().setContainerId(id).addAllCmd(List.of(cmd)).setTimeout(20).build());
-        return r.getStdout().toStringUtf8();
+        return pods.execResult(id, cmd).getStdout().toStringUtf8();
     }
 
     static boolean ran(String marker) {
-        return cri.runtime().execSync(ExecSyncRequest.newBuilder().setContainerId(sleeper).addCmd("test").addCmd("-e")
+        return bed.cri().runtime().execSync(ExecSyncRequest.newBuilder().setContainerId(sleeper).addCmd("test").addCmd("-e")
                 .addCmd(marker).setTimeout(20).build()).getExitCode() == 0;
     }
 
@@ -344,8 +261,8 @@ class StreamingIT {
 
     @Test
     void attachToAContainerPrintingALineASecondLeavesItsLogWhole() throws Exception {
-        String ticker = run(pod, container("ticker", "sh", "-c", "i=0; while true; do echo tick $i; i=$((i+1)); sleep 1; done"));
-        String url = cri.runtime().attach(AttachRequest.newBuilder().setContainerId(ticker).setStdout(true).setStderr(true)
+        String ticker = pods.run(pod, pods.container("ticker", "sh", "-c", "i=0; while true; do echo tick $i; i=$((i+1)); sleep 1; done"));
+        String url = bed.cri().runtime().attach(AttachRequest.newBuilder().setContainerId(ticker).setStdout(true).setStderr(true)
                 .build()).getUrl();
         var c = SpdyClient.connect(url, SPDY_EXEC);
         try {
@@ -360,7 +277,7 @@ class StreamingIT {
             c.close();
         }
         // The log has every line, before, during and after the attach.
-        Path log = dir.resolve("logs/streams/ticker/0.log");
+        Path log = bed.dir().resolve("logs/streams/ticker/0.log");
         long deadline = System.nanoTime() + T.toNanos();
         String text = Files.readString(log);
         while (!text.contains("stdout F tick 4\n") && System.nanoTime() < deadline) {
@@ -370,7 +287,7 @@ class StreamingIT {
         for (int i = 0; i <= 4; i++) assertTrue(text.contains(" stdout F tick " + i + "\n"), text);
 
         // WebSocket attach too, after the SPDY one detached.
-        url = cri.runtime().attach(AttachRequest.newBuilder().setContainerId(ticker).setStdout(true).build()).getUrl();
+        url = bed.cri().runtime().attach(AttachRequest.newBuilder().setContainerId(ticker).setStdout(true).build()).getUrl();
         try (var ws = WsClient.connect(url, List.of("v4.channel.k8s.io"))) {
             var m = ws.next(T);
             assertEquals(1, m.channel(), "the empty opening message is on stdout");
@@ -382,8 +299,8 @@ class StreamingIT {
 
     @Test
     void attachFeedsStdinAndStdinOnceClosesItOnDetach() throws Exception {
-        String cat = run(pod, container("cat", "sh", "-c", "cat; echo stdin closed").setStdin(true).setStdinOnce(true));
-        String url = cri.runtime().attach(AttachRequest.newBuilder().setContainerId(cat).setStdin(true).setStdout(true)
+        String cat = pods.run(pod, pods.container("cat", "sh", "-c", "cat; echo stdin closed").setStdin(true).setStdinOnce(true));
+        String url = bed.cri().runtime().attach(AttachRequest.newBuilder().setContainerId(cat).setStdin(true).setStdout(true)
                 .setStderr(true).build()).getUrl();
         try (var ws = WsClient.connect(url, List.of("v5.channel.k8s.io"))) {
             ws.send(0, "echo me\n");
@@ -399,11 +316,11 @@ class StreamingIT {
             assertTrue(text(rest[3]).contains("Success"), text(rest[3]));
         }
         long deadline = System.nanoTime() + T.toNanos();
-        while (System.nanoTime() < deadline && cri.runtime().containerStatus(ContainerStatusRequest.newBuilder()
+        while (System.nanoTime() < deadline && bed.cri().runtime().containerStatus(ContainerStatusRequest.newBuilder()
                 .setContainerId(cat).build()).getStatus().getState() != ContainerState.CONTAINER_EXITED) {
             Thread.sleep(50);
         }
-        var st = cri.runtime().containerStatus(ContainerStatusRequest.newBuilder().setContainerId(cat).build()).getStatus();
+        var st = bed.cri().runtime().containerStatus(ContainerStatusRequest.newBuilder().setContainerId(cat).build()).getStatus();
         assertEquals(ContainerState.CONTAINER_EXITED, st.getState());
         assertEquals(0, st.getExitCode());
     }
@@ -414,8 +331,8 @@ class StreamingIT {
 
     static synchronized String httpPod() throws Exception {
         if (httpPod == null) {
-            httpPod = runPod("web");
-            run(httpPod, container("httpd", "sh", "-c",
+            httpPod = pods.runPod(pods.pod("web"));
+            pods.run(httpPod, pods.container("httpd", "sh", "-c",
                     "mkdir -p /www && echo hello-from-the-pod > /www/index.html && exec httpd -f -p 8080 -h /www"));
             // Ready once it answers inside the pod.
             long deadline = System.nanoTime() + T.toNanos();
@@ -434,7 +351,7 @@ class StreamingIT {
     static String portForwardUrl(String pod, int... ports) {
         var b = PortForwardRequest.newBuilder().setPodSandboxId(pod);
         for (int p : ports) b.addPort(p);
-        return cri.runtime().portForward(b.build()).getUrl();
+        return bed.cri().runtime().portForward(b.build()).getUrl();
     }
 
     /** One forwarded connection on {@code c}: an HTTP GET of / on port 8080, the whole reply. */

@@ -1,4 +1,4 @@
-package io.berth.e2e.pod;
+package io.berth.e2e.testbed;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -18,12 +18,10 @@ final class TestNetwork {
         return "bt" + tag;
     }
 
-    /** Agent flags: a config file with this run's network settings. */
-    static String[] flags(String tag) throws IOException {
-        return flags(tag, "");
-    }
-
-    /** Agent flags: a config file with {@code topLevel} (TOML keys outside any table) and this run's network settings. */
+    /**
+     * Agent flags: a config file beginning with {@code topLevel} (TOML keys outside any table, then
+     * tables other than {@code [network]}) and ending with this run's network settings.
+     */
     static String[] flags(String tag, String topLevel) throws IOException {
         Path config = Files.createTempFile("berth-e2e-net-", ".toml");
         config.toFile().deleteOnExit(); // the agent reads it once, at its start

@@ -1,4 +1,4 @@
-package io.berth.e2e.pod;
+package io.berth.e2e.testbed;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -9,6 +9,7 @@ import io.berth.cri.v1.ContainerStatus;
 import io.berth.cri.v1.ContainerStatusRequest;
 import io.berth.cri.v1.CreateContainerRequest;
 import io.berth.cri.v1.ExecSyncRequest;
+import io.berth.cri.v1.ExecSyncResponse;
 import io.berth.cri.v1.ImageSpec;
 import io.berth.cri.v1.LinuxContainerConfig;
 import io.berth.cri.v1.LinuxContainerSecurityContext;
@@ -20,7 +21,6 @@ import io.berth.cri.v1.PodSandboxConfig;
 import io.berth.cri.v1.PodSandboxMetadata;
 import io.berth.cri.v1.RunPodSandboxRequest;
 import io.berth.cri.v1.StartContainerRequest;
-import io.berth.e2e.CriClient;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,58 +30,83 @@ import java.util.List;
 import java.util.UUID;
 
 /**
- * The CRI calls of a pod test, as kubelet makes them, on one {@link Testbed}: pods under the
- * test's own cgroup parent and log directory, busybox containers with their namespace options.
+ * The CRI calls of a pod test, as kubelet makes them, on one {@link Testbed} (through its current
+ * client, so they survive an agent restart): pods under the test's own cgroup parent and log
+ * directory, busybox containers with their namespace options.
  */
-record Pods(CriClient cri, String image, Path logs, String cgroupParent) {
+public final class Pods {
+    private final Testbed bed;
+
+    Pods(Testbed bed) {
+        this.bed = bed;
+    }
 
     /** Kubelet's namespace options for a container: its own PID namespace, the pod's, or a target's. */
-    static NamespaceOption pid(NamespaceMode mode) {
+    public static NamespaceOption pid(NamespaceMode mode) {
         return NamespaceOption.newBuilder().setPid(mode).build();
     }
 
     /** What kubelet sends for {@code kubectl debug --target}: the target container's PID namespace. */
-    static NamespaceOption target(String containerId) {
+    public static NamespaceOption target(String containerId) {
         return NamespaceOption.newBuilder().setPid(NamespaceMode.TARGET).setTargetId(containerId).build();
     }
 
-    String runPod(String name, NamespaceMode pidMode) {
-        var config = PodSandboxConfig.newBuilder()
+    /** A pod's config: namespace e2e, a fresh uid, its name as hostname, its log directory and its cgroup under the test's parent. */
+    public PodSandboxConfig.Builder pod(String name) {
+        return PodSandboxConfig.newBuilder()
                 .setMetadata(PodSandboxMetadata.newBuilder().setName(name).setNamespace("e2e").setUid(UUID.randomUUID().toString()))
                 .setHostname(name)
-                .setLogDirectory(logs.resolve(name).toString())
-                .setLinux(LinuxPodSandboxConfig.newBuilder().setCgroupParent(cgroupParent + "/pod-" + name)
-                        .setSecurityContext(LinuxSandboxSecurityContext.newBuilder().setNamespaceOptions(pid(pidMode))))
-                .build();
-        return cri.runtime().runPodSandbox(RunPodSandboxRequest.newBuilder().setConfig(config).build()).getPodSandboxId();
+                .setLogDirectory(bed.logs().resolve(name).toString())
+                .setLinux(LinuxPodSandboxConfig.newBuilder().setCgroupParent(bed.cgroupParent() + "/pod-" + name));
     }
 
-    ContainerConfig.Builder container(String name, NamespaceOption namespaces, String... command) {
+    /** As {@link #pod(String)}, with the pod's PID namespace mode. */
+    public PodSandboxConfig.Builder pod(String name, NamespaceMode pidMode) {
+        var config = pod(name);
+        config.getLinuxBuilder().setSecurityContext(LinuxSandboxSecurityContext.newBuilder().setNamespaceOptions(pid(pidMode)));
+        return config;
+    }
+
+    public String runPod(PodSandboxConfig.Builder config) {
+        return bed.cri().runtime().runPodSandbox(RunPodSandboxRequest.newBuilder().setConfig(config).build()).getPodSandboxId();
+    }
+
+    public String runPod(String name, NamespaceMode pidMode) {
+        return runPod(pod(name, pidMode));
+    }
+
+    /** A busybox container running {@code command}, logging to NAME/0.log in its pod's log directory. */
+    public ContainerConfig.Builder container(String name, NamespaceOption namespaces, String... command) {
         return ContainerConfig.newBuilder()
                 .setLinux(LinuxContainerConfig.newBuilder().setSecurityContext(
                         LinuxContainerSecurityContext.newBuilder().setNamespaceOptions(namespaces)))
                 .setMetadata(ContainerMetadata.newBuilder().setName(name))
-                .setImage(ImageSpec.newBuilder().setImage(image))
+                .setImage(ImageSpec.newBuilder().setImage(bed.image()))
                 .addAllCommand(List.of(command))
                 .setLogPath(name + "/0.log");
     }
 
-    String create(String pod, ContainerConfig.Builder config) {
-        return cri.runtime().createContainer(CreateContainerRequest.newBuilder().setPodSandboxId(pod)
+    /** As {@link #container(String, NamespaceOption, String...)}, in a PID namespace of its own (kubelet's default). */
+    public ContainerConfig.Builder container(String name, String... command) {
+        return container(name, pid(NamespaceMode.CONTAINER), command);
+    }
+
+    public String create(String pod, ContainerConfig.Builder config) {
+        return bed.cri().runtime().createContainer(CreateContainerRequest.newBuilder().setPodSandboxId(pod)
                 .setConfig(config).setSandboxConfig(PodSandboxConfig.newBuilder()).build()).getContainerId();
     }
 
-    String run(String pod, ContainerConfig.Builder config) {
+    public String run(String pod, ContainerConfig.Builder config) {
         String id = create(pod, config);
-        cri.runtime().startContainer(StartContainerRequest.newBuilder().setContainerId(id).build());
+        bed.cri().runtime().startContainer(StartContainerRequest.newBuilder().setContainerId(id).build());
         return id;
     }
 
-    ContainerStatus status(String id) {
-        return cri.runtime().containerStatus(ContainerStatusRequest.newBuilder().setContainerId(id).build()).getStatus();
+    public ContainerStatus status(String id) {
+        return bed.cri().runtime().containerStatus(ContainerStatusRequest.newBuilder().setContainerId(id).build()).getStatus();
     }
 
-    ContainerStatus awaitExit(String id, Duration timeout) throws InterruptedException {
+    public ContainerStatus awaitExit(String id, Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {
             var s = status(id);
@@ -91,15 +116,21 @@ record Pods(CriClient cri, String image, Path logs, String cgroupParent) {
         throw new AssertionError("container " + id + " did not exit within " + timeout + ": " + status(id));
     }
 
+    /** ExecSync with a 20 s timeout, whatever its exit code. */
+    public ExecSyncResponse execResult(String id, String... cmd) {
+        return bed.cri().runtime().execSync(ExecSyncRequest.newBuilder().setContainerId(id).addAllCmd(List.of(cmd))
+                .setTimeout(20).build());
+    }
+
     /** ExecSync that must succeed; its stdout. */
-    String exec(String id, String... cmd) {
-        var r = cri.runtime().execSync(ExecSyncRequest.newBuilder().setContainerId(id).addAllCmd(List.of(cmd)).setTimeout(20).build());
+    public String exec(String id, String... cmd) {
+        var r = execResult(id, cmd);
         assertEquals(0, r.getExitCode(), "exec " + List.of(cmd) + ": " + r.getStderr().toStringUtf8());
         return r.getStdout().toStringUtf8();
     }
 
     /** Waits until ExecSync of {@code cmd} prints something containing every one of {@code expected}; that output. */
-    String awaitExec(String id, List<String> expected, String... cmd) throws InterruptedException {
+    public String awaitExec(String id, List<String> expected, String... cmd) throws InterruptedException {
         long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
         String out = exec(id, cmd);
         while (System.nanoTime() < deadline && !expected.stream().allMatch(out::contains)) {
@@ -109,12 +140,13 @@ record Pods(CriClient cri, String image, Path logs, String cgroupParent) {
         return out;
     }
 
-    String log(String pod, String container) throws IOException {
-        return Files.readString(logs.resolve(pod).resolve(container).resolve("0.log"));
+    /** The log of container {@code container} (its 0.log) in pod {@code pod}'s log directory. */
+    public String log(String pod, String container) throws IOException {
+        return Files.readString(bed.logs().resolve(pod).resolve(container).resolve("0.log"));
     }
 
     /** The value of the first log line {@code KEY=VALUE} a container's stdout printed. */
-    static String value(String log, String key) {
+    public static String value(String log, String key) {
         String marker = " stdout F " + key + "=";
         return log.lines().filter(l -> l.contains(marker)).findFirst()
                 .map(l -> l.substring(l.indexOf(marker) + marker.length()).strip())
@@ -122,7 +154,7 @@ record Pods(CriClient cri, String image, Path logs, String cgroupParent) {
     }
 
     /** Host pids of the children of every thread of process {@code pid} (/proc/PID/task/TID/children). */
-    static List<Long> children(long pid) throws IOException {
+    public static List<Long> children(long pid) throws IOException {
         var out = new ArrayList<Long>();
         try (var tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
             for (Path t : tasks.toList()) {
