@@ -45,6 +45,7 @@ final class ImageSuite implements Suite {
             long smallBytes = blobBytes(small);
 
             try (var agent = AgentProcess.start(scratch.resolve("agent")); var cri = agent.client()) {
+                Bench.warmClient(cri);
                 // One throw-away cold pull of each warms the agent's JIT, as a long-running node is.
                 pull(cri, smallRef);
                 remove(cri, smallRef);

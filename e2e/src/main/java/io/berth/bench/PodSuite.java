@@ -50,6 +50,7 @@ final class PodSuite implements Suite {
         try (var registry = TestRegistry.start(scratch.resolve("registry"));
                 var agent = AgentProcess.start(scratch.resolve("agent"), "--config", config.toString(), "--log-level", "info");
                 var cri = agent.client()) {
+            Bench.warmClient(cri);
             String image = registry.push(TestImages.busybox(scratch.resolve("layout")), "busybox:bench");
             cri.images().pullImage(PullImageRequest.newBuilder().setImage(ImageSpec.newBuilder().setImage(image)).build());
             var pods = new ArrayList<String>();
