@@ -1,5 +1,7 @@
 package io.berth.shim;
 
+import static io.berth.shim.Steps.step;
+
 import io.berth.kernel.Fd;
 import io.berth.kernel.FileOps;
 import io.berth.kernel.Processes;
@@ -100,18 +102,6 @@ final class Container {
         return i.getEpochSecond() * 1_000_000_000L + i.getNano();
     }
 
-    private static void step(String name, IoStep s) throws IOException {
-        try {
-            s.run();
-        } catch (RuntimeException | IOException e) {
-            throw new IOException(name + ": " + e.getMessage(), e);
-        }
-    }
-
-    private interface IoStep {
-        void run() throws IOException;
-    }
-
     /** Creates the container up to the start gate; on failure undoes everything and throws. */
     void create() throws IOException {
         try {
@@ -132,7 +122,7 @@ final class Container {
         Log.mark("security");
         String cgPath = Cgroups.join(spec.getCgroup().getParent(), spec.getCgroup().getName().isEmpty()
                 ? spec.getId() : spec.getCgroup().getName());
-        IoStep createCgroup = () -> {
+        Steps.IoStep createCgroup = () -> {
             cgroups = Cgroups.host();
             cgroup = cgroups.create(cgPath, resources(spec.getResources()));
             undo.push("remove cgroup " + cgPath, () -> cgroup.remove(Duration.ofSeconds(10)));

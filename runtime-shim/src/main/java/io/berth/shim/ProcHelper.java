@@ -2,6 +2,8 @@ package io.berth.shim;
 
 import static io.berth.kernel.MountFlags.MS_PRIVATE;
 import static io.berth.kernel.MountFlags.MS_REC;
+import static io.berth.shim.Steps.result;
+import static io.berth.shim.Steps.step;
 
 import io.berth.kernel.Errno;
 import io.berth.kernel.Fd;
@@ -184,28 +186,5 @@ final class ProcHelper {
             if (failure == null) throw cleanup;
             failure.addSuppressed(cleanup);
         }
-    }
-
-    private interface IoCall<T> {
-        T call() throws IOException;
-    }
-
-    private interface IoStep {
-        void run() throws IOException;
-    }
-
-    private static <T> T result(String name, IoCall<T> call) throws IOException {
-        try {
-            return call.call();
-        } catch (IOException | RuntimeException e) {
-            throw new IOException(name + ": " + e.getMessage(), e);
-        }
-    }
-
-    private static void step(String name, IoStep s) throws IOException {
-        result(name, () -> {
-            s.run();
-            return null;
-        });
     }
 }

@@ -5,6 +5,7 @@ import static io.berth.kernel.MountFlags.MS_RDONLY;
 import static io.berth.kernel.MountFlags.MS_REC;
 import static io.berth.kernel.MountFlags.MS_REMOUNT;
 import static io.berth.kernel.MountFlags.MS_SLAVE;
+import static io.berth.shim.Steps.step;
 
 import io.berth.kernel.Fd;
 import io.berth.kernel.FileOps;
@@ -121,18 +122,6 @@ final class Spawner implements Runnable {
             ready.completeExceptionally(t);
             spawned.completeExceptionally(t);
         }
-    }
-
-    private static void step(String name, IoStep s) throws IOException {
-        try {
-            s.run();
-        } catch (RuntimeException | IOException e) {
-            throw new IOException(name + ": " + e.getMessage(), e);
-        }
-    }
-
-    private interface IoStep {
-        void run() throws IOException;
     }
 
     private Fd setUp() throws IOException {
@@ -260,5 +249,4 @@ final class Spawner implements Runnable {
         }
         throw new IOException("executable file " + file + " not found in $PATH (" + path + ")");
     }
-
 }
