@@ -56,11 +56,16 @@ public final class ShimClient {
                 throw new ShimException("shim of " + bundle + " is gone and left no " + EXIT
                         + " (killed before its container exited?)", e);
             }
-            return State.newBuilder().setStatus(State.Status.EXITED).setPid(exit.getPid())
-                    .setStartedAt(exit.getStartedAt()).setFinishedAt(exit.getFinishedAt())
-                    .setExitCode(exit.getExitCode()).setSignal(exit.getSignal()).setReason(exit.getReason())
-                    .setMessage(exit.getMessage()).build();
+            return exited(exit);
         }
+    }
+
+    /** The state a gone shim's exit record stands for. */
+    private static State exited(ExitRecord exit) {
+        return State.newBuilder().setStatus(State.Status.EXITED).setPid(exit.getPid())
+                .setStartedAt(exit.getStartedAt()).setFinishedAt(exit.getFinishedAt())
+                .setExitCode(exit.getExitCode()).setSignal(exit.getSignal()).setReason(exit.getReason())
+                .setMessage(exit.getMessage()).build();
     }
 
     /**
@@ -107,8 +112,7 @@ public final class ShimClient {
         } catch (ShimGoneException e) {
             ExitRecord exit = exitRecord();
             if (exit == null) throw e;
-            return State.newBuilder().setStatus(State.Status.EXITED).setPid(exit.getPid()).setExitCode(exit.getExitCode())
-                    .build();
+            return exited(exit);
         }
     }
 
