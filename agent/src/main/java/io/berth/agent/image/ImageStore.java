@@ -99,10 +99,6 @@ public final class ImageStore implements AutoCloseable {
             Map<String, String> unsyncedBlobs) {
     }
 
-    /** An unsynced layer or blob: written in boot {@code boot}, as commit number {@code seq} of this run. */
-    private record Mark(String boot, long seq) {
-    }
-
     /** Facts about one unpacked layer, kept beside it. */
     public record LayerMeta(String chainId, String diffId, String blobDigest, long blobSize, long unpackedBytes) {
     }
@@ -121,8 +117,12 @@ public final class ImageStore implements AutoCloseable {
     private final Map<String, Lease> leases = new LinkedHashMap<>();
     private final Map<String, Integer> pinned = new HashMap<>();
     private final String bootId;
-    private final Map<String, Mark> unsyncedLayers = new HashMap<>();
-    private final Map<String, Mark> unsyncedBlobs = new HashMap<>();
+    /**
+     * Layers (chain id) and blobs (digest) renamed into place unsynced in this boot, each with its
+     * commit number in this run (a mark read back at open has 0: any later syncfs covers it).
+     */
+    private final Map<String, Long> unsyncedLayers = new HashMap<>();
+    private final Map<String, Long> unsyncedBlobs = new HashMap<>();
     /** Numbers the commits of this run, so that the syncer clears only what its syncfs covered. */
     private long commits;
     /** Layer blob digests (compressed) that a layer here was unpacked from; only grows while open. */
@@ -222,13 +222,13 @@ public final class ImageStore implements AutoCloseable {
     }
 
     /** Marks of this boot are kept (the page cache survived); marks of another boot go to {@code lost}. */
-    private void readMarks(Map<String, String> onDisk, Map<String, Mark> marks, Set<String> lost) {
+    private void readMarks(Map<String, String> onDisk, Map<String, Long> marks, Set<String> lost) {
         if (onDisk == null) {
             return;
         }
         onDisk.forEach((key, boot) -> {
             if (bootId.equals(boot)) {
-                marks.put(key, new Mark(boot, 0));
+                marks.put(key, 0L);
             } else {
                 lost.add(key);
             }
@@ -283,8 +283,8 @@ public final class ImageStore implements AutoCloseable {
 
     // ---------------------------------------------------------------- sync marks
 
-    private synchronized void markUnsynced(Map<String, Mark> marks, String key) {
-        marks.put(key, new Mark(bootId, ++commits));
+    private synchronized void markUnsynced(Map<String, Long> marks, String key) {
+        marks.put(key, ++commits);
     }
 
     private synchronized long syncPoint() {
@@ -294,8 +294,8 @@ public final class ImageStore implements AutoCloseable {
     /** A syncfs that started after commit {@code upTo} has returned: those marks go, on disk too. */
     private synchronized void synced(long upTo) {
         int before = unsyncedLayers.size() + unsyncedBlobs.size();
-        unsyncedLayers.values().removeIf(m -> m.seq() <= upTo);
-        unsyncedBlobs.values().removeIf(m -> m.seq() <= upTo);
+        unsyncedLayers.values().removeIf(seq -> seq <= upTo);
+        unsyncedBlobs.values().removeIf(seq -> seq <= upTo);
         if (unsyncedLayers.size() + unsyncedBlobs.size() != before) {
             try {
                 persist();
@@ -736,9 +736,10 @@ public final class ImageStore implements AutoCloseable {
         requestSyncIfMarked();
     }
 
-    private static Map<String, String> boots(Map<String, Mark> marks) {
+    /** The marks as index.json keeps them: each with the boot it was written in, this one. */
+    private Map<String, String> boots(Map<String, Long> marks) {
         var out = new java.util.TreeMap<String, String>();
-        marks.forEach((k, m) -> out.put(k, m.boot()));
+        marks.keySet().forEach(k -> out.put(k, bootId));
         return out;
     }
 
