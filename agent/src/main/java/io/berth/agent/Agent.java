@@ -26,6 +26,7 @@ import io.berth.agent.host.CgroupDynmods;
 import io.berth.agent.host.KernelPodCgroups;
 import io.berth.agent.host.KernelPodNamespaces;
 import io.berth.agent.host.NetpluginPodNetwork;
+import io.berth.agent.host.SamepageMerging;
 import io.berth.agent.host.ShimPodInit;
 import io.berth.agent.host.StoreImageSource;
 import io.berth.agent.log.Log;
@@ -90,10 +91,13 @@ public final class Agent {
 
             NetpluginPodNetwork network = new NetpluginPodNetwork(PodNetworks.create(networkConfig(config)));
             cleanups.push("close pod network", network::close);
+            if (config.shimMemorySharing()) {
+                SamepageMerging.start();
+            }
             // Shims push their samples and exits to RUN_DIR/shims.sock (ShimReports, started below).
             var shims = ShimRuntime.withPool(Path.of(config.shimDir()), config.runDirPath().resolve("shim-pool"),
                     config.shimPool(), driver, config.runDirPath().resolve(ShimReports.SOCKET), config.statsInterval(),
-                    config.procMount().equals("helper"));
+                    config.procMount().equals("helper"), config.shimMemorySharing());
             cleanups.push("stop idle shims", shims::close);
             var pods = new PodManager(config.stateDirPath(), config.runDirPath(), new KernelPodNamespaces(),
                     new KernelPodCgroups(Cgroups.host(), driver), network,

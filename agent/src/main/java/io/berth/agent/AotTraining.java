@@ -34,7 +34,9 @@ public final class AotTraining {
     public static void main(String[] args) throws Exception {
         Logging.configure(Level.WARNING);
         Path dir = Files.createTempDirectory("berth-aot-");
-        AgentConfig config = ConfigLoader.load(ConfigLoader.parse(List.of("--config", "/dev/null",
+        // A build leaves the node's settings as they were: no KSM switched on.
+        Path file = Files.writeString(dir.resolve("config.toml"), "shim_memory_sharing = false\n");
+        AgentConfig config = ConfigLoader.load(ConfigLoader.parse(List.of("--config", file.toString(),
                 "--socket", dir.resolve("berth.sock").toString(), "--state-dir", dir.resolve("state").toString(),
                 "--run-dir", dir.resolve("run").toString(), "--http-port", "0")));
         Agent agent = Agent.start(config);

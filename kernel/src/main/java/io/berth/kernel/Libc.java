@@ -55,6 +55,10 @@ final class Libc {
 
     static native int setsid() throws LastErrorException;
 
+    static native int personality(long persona) throws LastErrorException;
+
+    static native int madvise(long addr, long length, int advice) throws LastErrorException;
+
     static native int setpriority(int which, int who, int prio) throws LastErrorException;
 
     /** syscall(2) with integer (or pointer-value) arguments. */

@@ -81,7 +81,7 @@ public final class AotTraining {
             bundles.add(training);
             // The agent's path: an idle pool shim adopts the container (a launched shim runs the same code after main).
             try (var pool = new ShimPool(scratch.resolve("pool"), 1, false,
-                    slot -> ShimJvm.trainingCommand(ShimJvm.idleCommand(lib, slot), aot), AotTraining::noColdLaunch)) {
+                    slot -> ShimJvm.trainingCommand(ShimJvm.idleCommand(lib, slot, true), aot), AotTraining::noColdLaunch)) {
                 train(pool.launch(training, spec("train", training, layer, cgroupParent).toBuilder()
                         .setReportSocket(reports.toString()).setStatsIntervalMs(50).build()));
             }
@@ -94,12 +94,12 @@ public final class AotTraining {
             Path check = scratch.resolve("check");
             bundles.add(check);
             try (var pool = new ShimPool(scratch.resolve("pool-check"), 1, false,
-                    slot -> aotModeOn(lib, ShimJvm.idleCommand(lib, slot)), AotTraining::noColdLaunch)) {
+                    slot -> aotModeOn(lib, ShimJvm.idleCommand(lib, slot, true)), AotTraining::noColdLaunch)) {
                 verify(check, () -> pool.launch(check, spec("check", check, layer, cgroupParent)));
             }
             Path direct = scratch.resolve("direct");
             bundles.add(direct);
-            verify(direct, () -> ShimLauncher.launch(aotModeOn(lib, ShimJvm.command(lib, direct)), direct,
+            verify(direct, () -> ShimLauncher.launch(aotModeOn(lib, ShimJvm.command(lib, direct, true)), direct,
                     spec("direct", direct, layer, cgroupParent)));
         } catch (Exception e) {
             Files.deleteIfExists(aot);
@@ -180,9 +180,7 @@ public final class AotTraining {
         if (command.stream().noneMatch(a -> a.startsWith("-XX:AOTCache="))) {
             throw new IllegalStateException("ShimJvm does not use the fresh cache in " + lib + ": " + command);
         }
-        var cmd = new ArrayList<>(command);
-        cmd.add(1, "-XX:AOTMode=on");
-        return cmd;
+        return ShimJvm.withJvmOption(command, "-XX:AOTMode=on");
     }
 
     private interface Launch {

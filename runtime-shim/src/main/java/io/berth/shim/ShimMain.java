@@ -1,5 +1,6 @@
 package io.berth.shim;
 
+import io.berth.kernel.MemorySharing;
 import io.berth.kernel.Syscalls;
 import io.berth.kernel.seccomp.Seccomp;
 import io.berth.shim.api.AdoptRequest;
@@ -48,6 +49,13 @@ import java.util.concurrent.atomic.AtomicInteger;
  * BUNDLE/shim.err with the reason and nothing else behind.
  */
 public final class ShimMain {
+    /**
+     * Whether this JVM was started to share its memory with other shims (ShimJvm's
+     * {@code shareMemory}: without address randomisation). Read, and randomisation given back
+     * to whatever the shim execs, before anything else runs.
+     */
+    private static boolean shareMemory;
+
     private final Path bundle;
     private final Container container;
     private final AtomicInteger inFlight = new AtomicInteger();
@@ -61,6 +69,7 @@ public final class ShimMain {
 
     public static void main(String[] args) throws Exception {
         Log.mark("main");
+        shareMemory = MemorySharing.restoreAddressRandomization();
         if (args.length == 2 && args[0].equals(ShimPool.IDLE_FLAG)) {
             warmUp();
             Path bundle = IdleShim.awaitAdoption(Path.of(args[1]).toAbsolutePath());
@@ -231,6 +240,10 @@ public final class ShimMain {
             case WAIT -> ShimResponse.newBuilder().setState(container.awaitExit(req.getWait().getTimeoutMs())).build();
             case START -> {
                 container.start();
+                if (shareMemory) {
+                    // From here on the shim mostly waits; what it holds now is what it holds for good.
+                    Thread.ofPlatform().name("share-memory").daemon(true).start(ShimMain::markMemoryMergeable);
+                }
                 yield ShimResponse.newBuilder().setState(container.state()).build();
             }
             case KILL -> {
@@ -257,6 +270,15 @@ public final class ShimMain {
             case STREAM_EXEC, ATTACH -> throw new IllegalStateException("streams are served by handle()");
             case REQUEST_NOT_SET -> throw new IOException("empty request");
         };
+    }
+
+    private static void markMemoryMergeable() {
+        try {
+            long bytes = MemorySharing.markMergeable();
+            Log.info("memory marked mergeable for KSM: " + (bytes >> 20) + " MiB");
+        } catch (RuntimeException e) {
+            Log.warn("mark memory mergeable: " + e.getMessage());
+        }
     }
 
     /** The exit is recorded: let requests in flight answer, then go. */

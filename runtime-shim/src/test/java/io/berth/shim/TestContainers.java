@@ -74,9 +74,19 @@ final class TestContainers implements AutoCloseable {
     }
 
     ShimClient launch(ContainerSpec spec) throws Exception {
+        return launch(spec, true);
+    }
+
+    /** Launches the container's shim, sharing memory with other shims or not (ShimJvm). */
+    ShimClient launch(ContainerSpec spec, boolean shareMemory) throws Exception {
         Path bundle = Path.of(spec.getBundle());
         bundles.add(bundle);
-        return ShimLauncher.launch(SHIM_LIB, bundle, spec);
+        return ShimLauncher.launch(SHIM_LIB, bundle, spec, shareMemory);
+    }
+
+    /** The pid of the shim of container {@code id} (its shim.pid: "PID STARTTIME"). */
+    long shimPid(String id) throws IOException {
+        return Long.parseLong(Files.readString(bundle(id).resolve(ShimClient.PID)).split(" ")[0]);
     }
 
     void track(Path bundle) {

@@ -27,6 +27,9 @@ import java.nio.file.Path;
  * @param procMount              how shims mount /proc for a PID namespace: {@code auto} (procfs's pidns
  *                               parameter on Linux 6.18+, else a helper process in the namespace) or
  *                               {@code helper} (always the helper, as on kernels before 6.18)
+ * @param shimMemorySharing      shims keep the memory they have alike once (KSM): each runs without
+ *                               address randomisation and marks its memory mergeable, and the agent
+ *                               starts KSM if it is stopped; see {@code host.SamepageMerging}
  */
 public record AgentConfig(
         String socket,
@@ -44,7 +47,8 @@ public record AgentConfig(
         Streaming streaming,
         int statsIntervalSeconds,
         boolean cgroupFavorDynmods,
-        String procMount) {
+        String procMount,
+        boolean shimMemorySharing) {
 
     public static final Path DEFAULT_FILE = Path.of("/etc/berth/config.toml");
 
@@ -134,7 +138,8 @@ public record AgentConfig(
                 new Streaming("127.0.0.1", 0, 60),
                 10,
                 true,
-                "auto");
+                "auto",
+                true);
     }
 
     /** {@code BERTH_HOME/agent/target/pause/berth-pause} in a source build, else the packaged one. */

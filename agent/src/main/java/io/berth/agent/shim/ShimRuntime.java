@@ -43,20 +43,22 @@ public final class ShimRuntime implements ContainerRuntime {
     private final String reportSocket;
     private final int statsIntervalMs;
     private final ContainerSpec.ProcMount procMount;
+    private final boolean shareMemory;
 
     /** Every container launches its own shim JVM; shims report nowhere (tests, tools). */
     public ShimRuntime(Path shimLibDir, CgroupDriver driver) {
-        this(shimLibDir, driver, null, null, Duration.ZERO, false);
+        this(shimLibDir, driver, null, null, Duration.ZERO, false, true);
     }
 
     private ShimRuntime(Path shimLibDir, CgroupDriver driver, ShimPool pool, Path reportSocket, Duration statsInterval,
-            boolean procHelper) {
+            boolean procHelper, boolean shareMemory) {
         this.shimLibDir = shimLibDir;
         this.driver = driver;
         this.pool = pool;
         this.reportSocket = reportSocket == null ? "" : reportSocket.toString();
         this.statsIntervalMs = (int) statsInterval.toMillis();
         this.procMount = procHelper ? ContainerSpec.ProcMount.HELPER : ContainerSpec.ProcMount.AUTO;
+        this.shareMemory = shareMemory;
     }
 
     /**
@@ -64,19 +66,21 @@ public final class ShimRuntime implements ContainerRuntime {
      * their shims report to {@code reportSocket} ({@code ShimReports}), a stats sample every {@code statsInterval}.
      * With {@code procHelper} every shim mounts /proc through a helper process, as kernels before
      * 6.18 need (the agent's {@code proc_mount = "helper"}); else only where the kernel needs it.
+     * With {@code shareMemory} shims share the memory they have alike ({@code ShimJvm}; the agent's
+     * {@code shim_memory_sharing}).
      */
     public static ShimRuntime withPool(Path shimLibDir, Path poolDir, int poolSize, CgroupDriver driver,
-            Path reportSocket, Duration statsInterval, boolean procHelper) {
+            Path reportSocket, Duration statsInterval, boolean procHelper, boolean shareMemory) {
         ShimPool pool = null;
         if (poolSize > 0) {
             try {
-                pool = ShimPool.start(shimLibDir, poolDir, poolSize);
+                pool = ShimPool.start(shimLibDir, poolDir, poolSize, shareMemory);
             } catch (IOException | RuntimeException e) {
                 // Containers still run, each launching its own shim; only their start-up is slower.
                 LOG.warn("no idle shims: " + e.getMessage(), "shim_dir", shimLibDir, "pool_dir", poolDir);
             }
         }
-        return new ShimRuntime(shimLibDir, driver, pool, reportSocket, statsInterval, procHelper);
+        return new ShimRuntime(shimLibDir, driver, pool, reportSocket, statsInterval, procHelper, shareMemory);
     }
 
     /** Stops the idle shims (shims that run containers are not touched). */
@@ -92,7 +96,7 @@ public final class ShimRuntime implements ContainerRuntime {
             if (pool != null) {
                 pool.launch(Path.of(plan.bundleDir()), spec);
             } else {
-                ShimLauncher.launch(shimLibDir, Path.of(plan.bundleDir()), spec);
+                ShimLauncher.launch(shimLibDir, Path.of(plan.bundleDir()), spec, shareMemory);
             }
         } catch (ShimException e) {
             throw new BerthException(BerthException.Kind.INTERNAL, e.getMessage() + " (bundle " + plan.bundleDir() + ")", e);

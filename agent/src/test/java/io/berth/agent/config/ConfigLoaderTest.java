@@ -1,6 +1,7 @@
 package io.berth.agent.config;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -103,6 +104,14 @@ class ConfigLoaderTest {
         assertEquals("helper", load("--config", file("proc_mount = \"helper\"\n").toString()).procMount());
         var e = assertThrows(ConfigException.class, () -> load("--config", file("proc_mount = \"pidns\"\n").toString()));
         assertTrue(e.getMessage().contains("proc_mount: 'pidns' is not one of auto, helper"), e.getMessage());
+    }
+
+    @Test
+    void shimMemorySharingIsOnUnlessTurnedOff() throws Exception {
+        assertTrue(load("--config", "/dev/null").shimMemorySharing());
+        assertFalse(load("--config", file("shim_memory_sharing = false\n").toString()).shimMemorySharing());
+        var e = assertThrows(ConfigException.class, () -> load("--config", file("shim_memory_sharing = \"yes\"\n").toString()));
+        assertTrue(e.getMessage().contains("shim_memory_sharing"), e.getMessage());
     }
 
     @Test

@@ -26,6 +26,7 @@ import io.berth.cri.v1.StopContainerRequest;
 import io.berth.cri.v1.StopPodSandboxRequest;
 import io.berth.e2e.testbed.Pods;
 import io.berth.e2e.testbed.Testbed;
+import io.berth.kernel.MemorySharing;
 import io.berth.kernel.Processes;
 import io.berth.kernel.testing.RequiresRoot;
 import io.grpc.Status;
@@ -178,6 +179,29 @@ class PodsIT {
         assertEquals(137, s.getExitCode(), "killed by SIGKILL");
         assertTrue(ms >= 1900, "waited the timeout before SIGKILL: " + ms + " ms");
         bed.cri().runtime().stopContainer(StopContainerRequest.newBuilder().setContainerId(id).setTimeout(2).build());
+    }
+
+    /**
+     * shim_memory_sharing (on by default): KSM runs, a container's shim marks its memory mergeable
+     * once the container runs, and the container's processes keep address randomisation.
+     */
+    @Test
+    void shimsShareTheirMemoryButContainersKeepTheirOwn() throws Exception {
+        String pod = runPod("sharing");
+        String id = pods.run(pod, pods.container("sleeper", "sleep", "600"));
+        assertEquals("00000000\n", pods.exec(id, "cat", "/proc/self/personality"), "randomised in the container");
+        var ksm = MemorySharing.ksm();
+        if (ksm != null) {
+            assertTrue(ksm.running(), "the agent started ksmd: " + ksm);
+        }
+        Path pidFile = bed.agent().dir().resolve("run/c").resolve(id.substring(0, 16)).resolve("shim.pid");
+        Path smaps = Path.of("/proc", Files.readString(pidFile).trim().split("\\s+")[0], "smaps");
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (System.nanoTime() < deadline && Files.readAllLines(smaps).stream().noneMatch(l -> l.startsWith("VmFlags:") && l.contains(" mg"))) {
+            Thread.sleep(20);
+        }
+        assertTrue(Files.readAllLines(smaps).stream().anyMatch(l -> l.startsWith("VmFlags:") && l.contains(" mg")),
+                "the shim's memory is marked mergeable");
     }
 
     @Test

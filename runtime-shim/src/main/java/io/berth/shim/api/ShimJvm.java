@@ -13,10 +13,8 @@ import java.util.stream.Collectors;
  * The one place that knows how a shim JVM is started. The flags are the spike's "tuned" set
  * (notes/jvm-kernel-spike.md §6): a shim is idle almost all of its life and a node runs 100+ of
  * them, so memory beats throughput: SerialGC, a small heap, C1 only, compact object headers, small
- * stacks and code cache, no perf-data file, no attach listener; C1 compiling only methods ten
- * times hotter than by default (the log pump, stats sampling), so that a container's create is
- * not shared with a compiler thread and little code and compiler memory is kept (measured: 0.9 MB
- * less private memory per shim, create no slower); free malloc memory handed back every 2 s
+ * stacks and code cache, no perf-data file, no attach listener; C1 compiling only methods far
+ * hotter than by default (below); free malloc memory handed back every 2 s
  * (TrimNativeHeapInterval: the start-up's compiler arenas otherwise stay, ~5 MB here); JDK
  * warnings about libraries' sun.misc.Unsafe use silenced; the pre-extracted libjnidispatch (JNA
  * would otherwise unpack a private copy on every start, about 100 ms); the default CDS archive
@@ -24,6 +22,17 @@ import java.util.stream.Collectors;
  * an AOT cache when the distribution has a fresh one (shim.aot next to the jars, made by
  * {@code io.berth.shim.AotTraining} with exactly these flags and class path: the JVM ignores a
  * cache whose flags or class path differ).
+ *
+ * <p>Compilation waits for methods 500 times hotter than the JVM's default (C1's thresholds
+ * scaled), so a shim compiles next to nothing while it creates and runs a quiet container: its
+ * code, and the pointers to it in every method's metadata, then look the same in every shim,
+ * which is what lets shims share those pages (below). A busy log pump still gets compiled.
+ *
+ * <p>With {@code shareMemory} (the agent's {@code shim_memory_sharing}, on by default) the JVM is
+ * started through {@code setarch -R}: without address-space randomisation, so that the pages
+ * shims have alike are alike byte for byte and KSM can keep one copy of each
+ * ({@code io.berth.kernel.MemorySharing}). The shim gives randomisation back to everything it
+ * starts, containers first, and marks its memory mergeable once its container runs.
  *
  * <p>Layout of {@code shimLibDir}: the jars of the shim's class path ({@code *.jar}),
  * {@code native/com/sun/jna/linux-x86-64/libjnidispatch.so}, optionally {@code shim.aot}.
@@ -42,8 +51,7 @@ public final class ShimJvm {
             "-XX:-UsePerfData", "-XX:+DisableAttachMechanism", "--enable-native-access=ALL-UNNAMED",
             "--sun-misc-unsafe-memory-access=allow",
             "-XX:+UnlockDiagnosticVMOptions", "-XX:ArchiveRelocationMode=0", "-Djna.nounpack=true",
-            "-XX:TrimNativeHeapInterval=2000", "-XX:Tier3InvocationThreshold=2000",
-            "-XX:Tier3MinInvocationThreshold=1000", "-XX:Tier3CompileThreshold=20000", "-XX:Tier3BackEdgeThreshold=600000");
+            "-XX:TrimNativeHeapInterval=2000", "-XX:CompileThresholdScaling=500");
 
     /**
      * Set in the shim JVM's environment (never the container's: its process gets the spec's env).
@@ -60,13 +68,13 @@ public final class ShimJvm {
     }
 
     /** The full command line that runs a shim for {@code bundle}, with the AOT cache when it is fresh. */
-    public static List<String> command(Path shimLibDir, Path bundle) {
-        return command(shimLibDir, List.of(bundle.toAbsolutePath().toString()));
+    public static List<String> command(Path shimLibDir, Path bundle, boolean shareMemory) {
+        return command(shimLibDir, List.of(bundle.toAbsolutePath().toString()), shareMemory);
     }
 
     /** The command line of an idle shim for the warm pool ({@link ShimPool}), waiting in {@code slot}. */
-    public static List<String> idleCommand(Path shimLibDir, Path slot) {
-        return command(shimLibDir, List.of(ShimPool.IDLE_FLAG, slot.toAbsolutePath().toString()));
+    public static List<String> idleCommand(Path shimLibDir, Path slot, boolean shareMemory) {
+        return command(shimLibDir, List.of(ShimPool.IDLE_FLAG, slot.toAbsolutePath().toString()), shareMemory);
     }
 
     /**
@@ -78,13 +86,25 @@ public final class ShimJvm {
         for (String arg : command) {
             if (!arg.startsWith("-XX:AOTCache=")) cmd.add(arg);
         }
-        cmd.add(1, "-XX:AOTCacheOutput=" + output.toAbsolutePath());
+        return withJvmOption(cmd, "-XX:AOTCacheOutput=" + output.toAbsolutePath());
+    }
+
+    /** {@code command} (one of this class's) with {@code option} first among the JVM's options. */
+    public static List<String> withJvmOption(List<String> command, String option) {
+        var cmd = new ArrayList<>(command);
+        int java = cmd.indexOf(java().toString());
+        if (java < 0) throw new IllegalArgumentException("not a shim JVM command: " + command);
+        cmd.add(java + 1, option);
         return cmd;
     }
 
-    private static List<String> command(Path shimLibDir, List<String> args) {
+    private static List<String> command(Path shimLibDir, List<String> args, boolean shareMemory) {
         Path lib = shimLibDir.toAbsolutePath();
         var cmd = new ArrayList<String>();
+        if (shareMemory) {
+            // util-linux; -R: personality ADDR_NO_RANDOMIZE for the JVM it execs.
+            cmd.addAll(List.of("setarch", "-R"));
+        }
         cmd.add(java().toString());
         cmd.addAll(FLAGS);
         cmd.add("-Djna.boot.library.path=" + lib.resolve(JNA_NATIVE));

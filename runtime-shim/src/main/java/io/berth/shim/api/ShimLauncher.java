@@ -26,8 +26,14 @@ public final class ShimLauncher {
     private ShimLauncher() {
     }
 
+    /** Launches a shim of the distribution in {@code shimLibDir}, sharing memory with other shims ({@link ShimJvm}). */
     public static ShimClient launch(Path shimLibDir, Path bundle, ContainerSpec spec) throws IOException, ShimException {
-        return launch(ShimJvm.command(shimLibDir, bundle.toAbsolutePath()), bundle, spec);
+        return launch(shimLibDir, bundle, spec, true);
+    }
+
+    public static ShimClient launch(Path shimLibDir, Path bundle, ContainerSpec spec, boolean shareMemory)
+            throws IOException, ShimException {
+        return launch(ShimJvm.command(shimLibDir, bundle.toAbsolutePath(), shareMemory), bundle, spec);
     }
 
     /**

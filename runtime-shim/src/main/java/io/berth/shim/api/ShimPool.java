@@ -67,10 +67,13 @@ public final class ShimPool implements AutoCloseable {
         fill();
     }
 
-    /** The agent's pool: {@code size} idle shims of the distribution in {@code shimLibDir}. */
-    public static ShimPool start(Path shimLibDir, Path dir, int size) throws IOException {
-        return new ShimPool(dir, size, true, slot -> ShimJvm.idleCommand(shimLibDir, slot),
-                bundle -> ShimJvm.command(shimLibDir, bundle));
+    /**
+     * The agent's pool: {@code size} idle shims of the distribution in {@code shimLibDir}, sharing
+     * memory with one another or not ({@link ShimJvm}).
+     */
+    public static ShimPool start(Path shimLibDir, Path dir, int size, boolean shareMemory) throws IOException {
+        return new ShimPool(dir, size, true, slot -> ShimJvm.idleCommand(shimLibDir, slot, shareMemory),
+                bundle -> ShimJvm.command(shimLibDir, bundle, shareMemory));
     }
 
     /**
