@@ -47,8 +47,7 @@ final class PodSuite implements Suite {
         Files.createDirectories(scratch);
         Files.writeString(config, "[network]\nbridge = \"bb" + tag + "\"\npod_cidrs = [\"10.218.0.0/24\"]\n"
                 + "firewall_table = \"berth_b" + tag + "\"\n");
-        try (var ksm = SamepageMerging.remember();
-                var registry = TestRegistry.start(scratch.resolve("registry"));
+        try (var registry = TestRegistry.start(scratch.resolve("registry"));
                 var agent = AgentProcess.start(scratch.resolve("agent"), "--config", config.toString(), "--log-level", "info");
                 var cri = agent.client()) {
             Bench.warmClient(cri);
@@ -83,7 +82,7 @@ final class PodSuite implements Suite {
             List<String> running = containers.subList(0, PODS);
             figures.value("shim PSS each, " + PODS + " running, 3 s after the last start", "MiB",
                     shimPss(agent, running), "before KSM has merged much");
-            if (ksm.awaitSettled(figures)) {
+            if (SamepageMerging.awaitSettled(figures)) {
                 figures.value("shim PSS each, " + PODS + " running, shared (KSM)", "MiB", shimPss(agent, running),
                         "target <= 8 MB (containerd shim: 3.2 MB)");
             }

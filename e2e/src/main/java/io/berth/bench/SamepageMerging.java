@@ -9,27 +9,20 @@ import java.nio.file.Path;
  * once ksmd has scanned them: a page is merged on the second full scan that finds it unchanged.
  * So the figure a node lives with is the one after two full scans past the last shim's start,
  * at the kernel's own pace ({@code pages_to_scan}, {@code sleep_millisecs}). The bench also gives
- * ksmd's CPU time meanwhile, which is what the sharing costs. The node's {@code run} setting is
- * put back as it was found when the suite ends (the agent turns KSM on and leaves it on).
+ * ksmd's CPU time meanwhile, which is what the sharing costs. (The node's {@code run} setting,
+ * which the agent turns on, is put back by {@code AgentProcess} when the agent stops.)
  */
-final class SamepageMerging implements AutoCloseable {
+final class SamepageMerging {
     private static final long SETTLE_LIMIT_MS = 180_000;
-    private final MemorySharing.KsmState found;
 
     private SamepageMerging() {
-        found = MemorySharing.ksm();
-    }
-
-    /** Remembers the node's KSM setting, to be restored by {@link #close}. */
-    static SamepageMerging remember() {
-        return new SamepageMerging();
     }
 
     /**
      * Waits until ksmd has made two full scans (or {@link #SETTLE_LIMIT_MS}), adding the time it
      * took and ksmd's CPU use to {@code figures}. False when KSM is absent or stopped.
      */
-    boolean awaitSettled(Figures figures) throws Exception {
+    static boolean awaitSettled(Figures figures) throws Exception {
         var ksm = MemorySharing.ksm();
         if (ksm == null || !ksm.running()) {
             figures.value("KSM", "", 0, ksm == null ? "this kernel has no KSM: shims share nothing" : "ksmd is not running");
@@ -67,13 +60,5 @@ final class SamepageMerging implements AutoCloseable {
             }
         }
         return 0;
-    }
-
-    @Override
-    public void close() throws Exception {
-        var now = MemorySharing.ksm();
-        if (found != null && now != null && now.run() != found.run()) {
-            MemorySharing.setKsmRun(found.run());
-        }
     }
 }

@@ -1,6 +1,7 @@
 package io.berth.e2e;
 
 import io.berth.cri.v1.VersionRequest;
+import io.berth.kernel.MemorySharing;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
@@ -16,6 +17,12 @@ import java.util.concurrent.TimeUnit;
  * Tests and the bench harness talk to it only through its socket and its HTTP port.
  */
 public final class AgentProcess implements AutoCloseable {
+    /**
+     * The node's KSM switch as the first agent of this JVM found it. An agent turns KSM on
+     * (shim_memory_sharing) and leaves it on; tests and benches put the node back as it was when
+     * each agent stops.
+     */
+    private static MemorySharing.KsmState ksmFound;
     private final Process process;
     private final Path dir;
     private final Path socket;
@@ -59,6 +66,9 @@ public final class AgentProcess implements AutoCloseable {
         Path lib = home().resolve("agent/target/lib");
         if (!Files.isRegularFile(lib.resolve("berth-agent.jar"))) {
             throw new IllegalStateException(lib + "/berth-agent.jar is missing: run ./mvnw package first");
+        }
+        synchronized (AgentProcess.class) {
+            if (ksmFound == null) ksmFound = MemorySharing.ksm();
         }
         String java = ProcessHandle.current().info().command().orElse("java");
         var cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED",
@@ -181,6 +191,18 @@ public final class AgentProcess implements AutoCloseable {
             }
         }
         unmountLeftHierarchy();
+        restoreKsm();
+    }
+
+    private static synchronized void restoreKsm() {
+        var now = MemorySharing.ksm();
+        if (ksmFound != null && now != null && now.run() != ksmFound.run()) {
+            try {
+                MemorySharing.setKsmRun(ksmFound.run());
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException("put KSM's run setting back to " + ksmFound.run(), e);
+            }
+        }
     }
 
     /**

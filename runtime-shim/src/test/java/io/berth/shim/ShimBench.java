@@ -42,7 +42,8 @@ public final class ShimBench {
                 long pid = Long.parseLong(Files.readString(tc.bundle("s" + i).resolve("shim.pid")).split(" ")[0]);
                 pss[i] = kib(pid) / 1024.0;
             }
-            print("shim PSS each, 20 running", "MiB", "smaps_rollup of the shim JVM (container excluded); target ≤ 8", pss);
+            print("shim PSS each, 20 running, unshared", "MiB", "smaps_rollup of the shim JVM (container excluded), before"
+                    + " KSM merges anything; the pods suite gives the shared figure", pss);
 
             ShimClient c = ShimClient.connect(tc.bundle("s0"));
             double[] exec = new double[N];

@@ -9,7 +9,6 @@ import io.berth.e2e.CriClient;
 import io.berth.e2e.fixtures.CgroupParent;
 import io.berth.e2e.fixtures.TestImages;
 import io.berth.e2e.fixtures.TestRegistry;
-import io.berth.kernel.MemorySharing;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -45,8 +44,6 @@ public final class Testbed implements BeforeAllCallback, AfterAllCallback, AutoC
     private String[] agentFlags;
     private AgentProcess agent;
     private CriClient cri;
-    /** The node's KSM switch before the agent (shim_memory_sharing) turned it on; put back at close. */
-    private MemorySharing.KsmState ksmFound;
 
     private Testbed(String name, String agentConfig) {
         this.name = name;
@@ -84,7 +81,6 @@ public final class Testbed implements BeforeAllCallback, AfterAllCallback, AutoC
             registry = TestRegistry.start(dir.resolve("registry"));
             image = registry.push(TestImages.busybox(dir.resolve("busybox-layout")), "busybox:e2e");
             agentFlags = TestNetwork.flags(tag, agentConfig);
-            ksmFound = MemorySharing.ksm();
             agent = AgentProcess.start(dir.resolve("agent"), agentFlags);
             cri = agent.client();
             cri.images().pullImage(PullImageRequest.newBuilder().setImage(ImageSpec.newBuilder().setImage(image)).build());
@@ -165,7 +161,6 @@ public final class Testbed implements BeforeAllCallback, AfterAllCallback, AutoC
                     if (registry != null) registry.close();
                     registry = null;
                 },
-                this::restoreKsm,
                 () -> TestNetwork.cleanUp(tag),
                 () -> CgroupParent.remove(cgroupParent),
                 this::removeDir)) {
@@ -177,14 +172,6 @@ public final class Testbed implements BeforeAllCallback, AfterAllCallback, AutoC
             }
         }
         if (failure != null) throw failure;
-    }
-
-    private void restoreKsm() throws IOException {
-        var now = MemorySharing.ksm();
-        if (ksmFound != null && now != null && now.run() != ksmFound.run()) {
-            MemorySharing.setKsmRun(ksmFound.run());
-        }
-        ksmFound = null;
     }
 
     private void removePods() {
