@@ -23,6 +23,7 @@ import io.berth.agent.image.ImageSystem;
 import io.berth.agent.image.PullMetrics;
 import io.berth.agent.container.ContainerManager;
 import io.berth.agent.host.CgroupDynmods;
+import io.berth.agent.host.JitPriority;
 import io.berth.agent.host.KernelPodCgroups;
 import io.berth.agent.host.KernelPodNamespaces;
 import io.berth.agent.host.NetpluginPodNetwork;
@@ -148,6 +149,7 @@ public final class Agent {
             HttpEndpoints http = HttpEndpoints.start(vertx, config.http(), registry, cri::serving);
             cleanups.push("stop HTTP listener", http::close);
 
+            JitPriority.lower();
             LOG.info("berth agent ready", "version", RuntimeInfo.version(), "socket", config.socket(),
                     "cgroup_driver", driver.name().toLowerCase(java.util.Locale.ROOT),
                     "startup_ms", (System.nanoTime() - started) / 1_000_000);

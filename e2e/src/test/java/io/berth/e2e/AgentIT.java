@@ -86,6 +86,29 @@ class AgentIT {
         }
     }
 
+    /** JitPriority: the agent's JIT compiler threads run at nice 19, its other threads at the agent's own. */
+    @Test
+    void theJitCompilesAtTheLowestPriority() throws Exception {
+        int compilers = 0;
+        int atZero = 0;
+        try (var tasks = Files.list(Path.of("/proc/" + agent.pid() + "/task"))) {
+            for (Path task : tasks.toList()) {
+                String comm = Files.readString(task.resolve("comm")).strip();
+                String stat = Files.readString(task.resolve("stat"));
+                // proc(5): nice is field 19, the 17th after the ")" that ends the command name.
+                int nice = Integer.parseInt(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[16]);
+                if (comm.startsWith("C1 CompilerThre") || comm.startsWith("C2 CompilerThre")) {
+                    compilers++;
+                    assertEquals(19, nice, comm);
+                } else if (nice == 0) {
+                    atZero++;
+                }
+            }
+        }
+        assertTrue(compilers >= 1, "the agent has compiler threads");
+        assertTrue(atZero > 10, "the agent's own threads keep nice 0: " + atZero);
+    }
+
     @Test
     void statusWithoutVerboseHasNoInfo() {
         assertTrue(cri.runtime().status(StatusRequest.getDefaultInstance()).getInfoMap().isEmpty());
