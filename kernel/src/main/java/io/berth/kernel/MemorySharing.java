@@ -56,8 +56,8 @@ public final class MemorySharing {
 
     /**
      * Marks the private mappings of this process that can hold pages of their own MADV_MERGEABLE
-     * ({@link #mergeable}). Mappings made later are not marked. A mapping the kernel refuses (EINVAL: one KSM
-     * cannot merge) is skipped. Returns the bytes marked.
+     * ({@link #mergeable}). Mappings made later are not marked. A mapping the kernel refuses
+     * (EINVAL: one KSM cannot merge) is skipped. Returns the bytes marked.
      */
     public static long markMergeable() {
         List<String> maps;

@@ -12,8 +12,9 @@ import java.nio.file.Path;
  * a pod's start), and each burst still finds methods to compile for a long time: measured, after
  * 20 pulls of one image each further pull had 20-40 ms of C2 time, on a node with two cores
  * competing with the pull's own threads (decompression, tar writing). At nice 19 the compilers
- * take what the agent leaves over; the code they make arrives a little later. Measured on the
- * bench's ~5 MB cold pull: 7-9 ms faster at the median.
+ * take what the agent leaves over; the code they make arrives a little later. Measured in an A/B of
+ * 30 cold pulls of the bench's ~5 MB image, one every 0.3 s: medians 105 and 115 ms at nice 0, 98
+ * and 105 ms at nice 19.
  *
  * <p>HotSpot names its compiler threads "C1 CompilerThreadN" and "C2 CompilerThreadN" (cut to 15
  * characters in /proc). Linux keeps nice per thread, and a thread inherits its creator's: the
