@@ -93,8 +93,14 @@ class AgentIT {
         int atZero = 0;
         try (var tasks = Files.list(Path.of("/proc/" + agent.pid() + "/task"))) {
             for (Path task : tasks.toList()) {
-                String comm = Files.readString(task.resolve("comm")).strip();
-                String stat = Files.readString(task.resolve("stat"));
+                String comm;
+                String stat;
+                try {
+                    comm = Files.readString(task.resolve("comm")).strip();
+                    stat = Files.readString(task.resolve("stat"));
+                } catch (java.nio.file.NoSuchFileException ended) {
+                    continue; // a thread that ended meanwhile
+                }
                 // proc(5): nice is field 19, the 17th after the ")" that ends the command name.
                 int nice = Integer.parseInt(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[16]);
                 if (comm.startsWith("C1 CompilerThre") || comm.startsWith("C2 CompilerThre")) {
