@@ -10,6 +10,8 @@ import io.berth.agent.events.ContainerEvents;
 import io.berth.agent.shim.ShimReports;
 import io.berth.agent.stats.NodeMetrics;
 import io.berth.agent.stats.StatsService;
+import io.berth.kernel.Processes;
+import io.berth.kernel.Syscalls;
 import io.berth.kernel.cgroup.CgroupStatsReader;
 import io.berth.agent.cri.container.ContainerFilesystems;
 import io.berth.agent.cri.runtime.RuntimeConfig;
@@ -150,6 +152,14 @@ public final class Agent {
             cleanups.push("stop HTTP listener", http::close);
 
             JitPriority.lower();
+            // At nice 19, on CPU the node leaves over: a pull that comes first just warms up itself.
+            String address = config.http().address();
+            String ownHttp = (address.equals("0.0.0.0") || address.equals("::") ? "127.0.0.1"
+                    : address.contains(":") ? "[" + address + "]" : address) + ":" + http.port();
+            Thread.ofPlatform().name("registry-warm-up").daemon(true).start(() -> {
+                Processes.setNiceOfThread(Syscalls.gettid(), JitPriority.NICE);
+                images.warmUp(ownHttp);
+            });
             LOG.info("berth agent ready", "version", RuntimeInfo.version(), "socket", config.socket(),
                     "cgroup_driver", driver.name().toLowerCase(java.util.Locale.ROOT),
                     "startup_ms", (System.nanoTime() - started) / 1_000_000);

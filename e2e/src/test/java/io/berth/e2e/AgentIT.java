@@ -86,6 +86,17 @@ class AgentIT {
         }
     }
 
+    /** ImagePuller.warmUp: after start the agent runs its registry client and unpack pipeline once, quietly. */
+    @Test
+    void theAgentWarmsUpItsPullPathAfterStart() throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (!agent.log().contains("image pulls warmed up") && System.nanoTime() < deadline) {
+            assertFalse(agent.log().contains("image pull warm-up did not finish"), agent.log());
+            Thread.sleep(100);
+        }
+        assertTrue(agent.log().contains("image pulls warmed up"), "no warm-up in the agent's log:\n" + agent.log());
+    }
+
     /** JitPriority: the agent's JIT compiler threads run at nice 19, its other threads at the agent's own. */
     @Test
     void theJitCompilesAtTheLowestPriority() throws Exception {

@@ -22,7 +22,7 @@ import java.nio.file.Path;
  */
 public final class JitPriority {
     private static final Log LOG = Log.get(JitPriority.class);
-    static final int NICE = 19;
+    public static final int NICE = 19;
 
     private JitPriority() {
     }

@@ -76,6 +76,42 @@ public final class ImagePuller {
         this.unpacker = new LayerUnpacker(LayerUnpacker.runningAsRoot());
     }
 
+    /**
+     * Readies the agent for its first pull, on CPU the node leaves over: the registry client
+     * ({@link RegistryClient#warmUp}), then two unpacks of a synthetic 4 MiB gzip layer through the
+     * real pipeline (blob digest, decompression on a stage thread, diff_id digest, tar, file
+     * writes) into a work directory of the store that is then discarded. Measured before: a fresh
+     * agent's first cold pull of a ~5 MB layer took 0.9-1.3 s, 0.7 s of it unpacking in code the
+     * JIT had not compiled yet (SHA-256 is only fast compiled). Failures are logged, never thrown.
+     */
+    public void warmUp(String ownHttpHostPort) {
+        long t0 = System.nanoTime();
+        try {
+            client.warmUp(ownHttpHostPort);
+            byte[] layer = WarmUpLayer.gzip(4 << 20);
+            for (int round = 0; round < 2; round++) {
+                Path work = store.newLayerWork();
+                try {
+                    var blob = new VerifyingInputStream(new java.io.ByteArrayInputStream(layer),
+                            Digest.messageDigest("sha256"), layer.length, null);
+                    var buffered = new BufferedInputStream(blob, 256 * 1024);
+                    try (var stage = new ReadAheadStage(new LazyStream(() -> Decompress.open(buffered)), STAGE_CHUNK,
+                            STAGE_CHUNKS, "unpack warm-up")) {
+                        var tar = new VerifyingInputStream(stage, Digest.messageDigest("sha256"), -1, null);
+                        unpacker.unpack(tar, work.resolve("diff"), LayerUnpacker.Lowers.NONE);
+                        tar.finish();
+                    }
+                    blob.finish();
+                } finally {
+                    store.discardWork(work);
+                }
+            }
+            LOG.debug("image pulls warmed up", "ms", (System.nanoTime() - t0) / 1e6);
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("image pull warm-up did not finish", "error", e.toString());
+        }
+    }
+
     public ImageStore store() {
         return store;
     }

@@ -74,6 +74,39 @@ public final class RegistryClient {
         this.timeout = timeout;
     }
 
+    /** An OCI image manifest for {@link #warmUp}: one config, one layer. */
+    private static final byte[] WARM_UP_MANIFEST = ("{\"schemaVersion\":2,\"mediaType\":\"" + MediaTypes.OCI_MANIFEST + "\","
+            + "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"size\":2,\"digest\":\"sha256:"
+            + "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a\"},\"layers\":[{\"mediaType\":"
+            + "\"application/vnd.oci.image.layer.v1.tar+gzip\",\"size\":32,\"digest\":\"sha256:"
+            + "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\"}]}").getBytes(StandardCharsets.UTF_8);
+
+    /**
+     * Does ahead of the first pull what that pull's first exchanges would otherwise pay for
+     * (measured: a fresh agent's first pull from a loopback registry took 0.9-1.8 s, against
+     * ~0.1 s for the next ones; 0.4 s of it resolving the registry, 0.24 s its manifest): the
+     * system trust store (SSLContext.getDefault), the HTTP/1.1 client, the client side of a TLS
+     * handshake, the manifest parser. {@code hostPort} is a plain-HTTP listener of this agent's own
+     * (its /healthz): a TLS attempt there fails as the HTTPS-first probe of a plain-HTTP loopback
+     * registry does, then one exchange over plain HTTP goes through. Failures are ignored.
+     */
+    public void warmUp(String hostPort) {
+        for (Endpoint ep : hosts.endpoints(hostPort)) {
+            for (Endpoint e : List.of(ep, ep.asPlainHttp())) {
+                var req = HttpRequest.newBuilder(e.base().resolve("/healthz")).timeout(timeout).GET().build();
+                try (InputStream in = e.client().send(req, BlobBody.handler(BLOB_READ_AHEAD, timeout, "warm-up")).body()) {
+                    in.transferTo(java.io.OutputStream.nullOutputStream());
+                } catch (IOException expected) {
+                    // TLS at a plain-HTTP port: refused, as intended
+                } catch (InterruptedException stop) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+        }
+        Manifests.imageManifest(WARM_UP_MANIFEST, "the warm-up manifest");
+    }
+
     /** A manifest or index as the registry served it, with the digest of its exact bytes. */
     public record Manifest(byte[] bytes, String mediaType, Digest digest) {
     }
