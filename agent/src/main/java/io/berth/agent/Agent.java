@@ -66,8 +66,10 @@ public final class Agent {
     private final Cleanups cleanups;
     private final CriServer cri;
     private final HttpEndpoints http;
+    private final Thread warmUp;
 
-    private Agent(AgentConfig config, Cleanups cleanups, CriServer cri, HttpEndpoints http) {
+    private Agent(AgentConfig config, Cleanups cleanups, CriServer cri, HttpEndpoints http, Thread warmUp) {
+        this.warmUp = warmUp;
         this.config = config;
         this.cleanups = cleanups;
         this.cri = cri;
@@ -156,14 +158,14 @@ public final class Agent {
             String address = config.http().address();
             String ownHttp = (address.equals("0.0.0.0") || address.equals("::") ? "127.0.0.1"
                     : address.contains(":") ? "[" + address + "]" : address) + ":" + http.port();
-            Thread.ofPlatform().name("registry-warm-up").daemon(true).start(() -> {
+            Thread warmUp = Thread.ofPlatform().name("registry-warm-up").daemon(true).start(() -> {
                 Processes.setNiceOfThread(Syscalls.gettid(), JitPriority.NICE);
                 images.warmUp(ownHttp);
             });
             LOG.info("berth agent ready", "version", RuntimeInfo.version(), "socket", config.socket(),
                     "cgroup_driver", driver.name().toLowerCase(java.util.Locale.ROOT),
                     "startup_ms", (System.nanoTime() - started) / 1_000_000);
-            return new Agent(config, cleanups, cri, http);
+            return new Agent(config, cleanups, cri, http, warmUp);
         } catch (IOException | RuntimeException e) {
             try {
                 cleanups.close();
@@ -172,6 +174,11 @@ public final class Agent {
             }
             throw e;
         }
+    }
+
+    /** Waits up to {@code timeout} for the pull path's warm-up after start; false if it still runs. */
+    public boolean awaitWarmUp(java.time.Duration timeout) throws InterruptedException {
+        return warmUp.join(timeout);
     }
 
     public int httpPort() {

@@ -24,7 +24,8 @@ import java.util.logging.Level;
 /**
  * The training run for the agent's AOT cache (JEP 483/514), run by the build with
  * {@code -XX:AOTCacheOutput}: it starts an agent in a scratch directory, serves a few CRI calls and
- * a metrics scrape, and stops, so the classes of start-up and of a first call are in the cache.
+ * a metrics scrape, waits for the agent's pull warm-up, and stops, so the classes of start-up, of a
+ * first call and of a pull's registry exchange and unpack are in the cache.
  * With the cache the agent is ready in about a third of the time (see the bench harness).
  */
 public final class AotTraining {
@@ -50,6 +51,8 @@ public final class AotTraining {
                 cri.version(VersionRequest.getDefaultInstance());
                 cri.status(StatusRequest.newBuilder().setVerbose(true).build());
             }
+            // The pull path's classes too: the agent's own warm-up (a registry exchange, two unpacks).
+            agent.awaitWarmUp(java.time.Duration.ofSeconds(60));
             try (var http = HttpClient.newHttpClient()) {
                 http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + agent.httpPort() + "/metrics")).build(),
                         HttpResponse.BodyHandlers.ofString());

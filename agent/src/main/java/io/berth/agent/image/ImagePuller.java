@@ -78,7 +78,7 @@ public final class ImagePuller {
 
     /**
      * Readies the agent for its first pull, on CPU the node leaves over: the registry client
-     * ({@link RegistryClient#warmUp}), then two unpacks of a synthetic 4 MiB gzip layer through the
+     * ({@link RegistryClient#warmUp}), then two unpacks of a synthetic 2 MiB gzip layer through the
      * real pipeline (blob digest, decompression on a stage thread, diff_id digest, tar, file
      * writes) into a work directory of the store that is then discarded. Measured before: a fresh
      * agent's first cold pull of a ~5 MB layer took 0.9-1.3 s, 0.7 s of it unpacking in code the
@@ -88,7 +88,7 @@ public final class ImagePuller {
         long t0 = System.nanoTime();
         try {
             client.warmUp(ownHttpHostPort);
-            byte[] layer = WarmUpLayer.gzip(4 << 20);
+            byte[] layer = WarmUpLayer.gzip(2 << 20);
             for (int round = 0; round < 2; round++) {
                 Path work = store.newLayerWork();
                 try {
