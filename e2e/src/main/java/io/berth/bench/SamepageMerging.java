@@ -1,6 +1,7 @@
 package io.berth.bench;
 
 import io.berth.kernel.MemorySharing;
+import io.berth.kernel.Processes;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -51,9 +52,8 @@ final class SamepageMerging {
             for (Path p : procs.filter(p -> p.getFileName().toString().chars().allMatch(Character::isDigit)).toList()) {
                 try {
                     if (!Files.readString(p.resolve("comm")).trim().equals("ksmd")) continue;
-                    String stat = Files.readString(p.resolve("stat"));
-                    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-                    return Long.parseLong(f[11]) + Long.parseLong(f[12]);
+                    var stat = Processes.stat(Long.parseLong(p.getFileName().toString()));
+                    return stat.number(14) + stat.number(15); // utime, stime (proc(5))
                 } catch (java.io.IOException gone) {
                     // a process that ended meanwhile
                 }

@@ -12,6 +12,7 @@ import io.berth.cri.v1.RuntimeConfigRequest;
 import io.berth.cri.v1.RuntimeCondition;
 import io.berth.cri.v1.StatusRequest;
 import io.berth.cri.v1.VersionRequest;
+import io.berth.kernel.Processes;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.net.URI;
@@ -105,15 +106,13 @@ class AgentIT {
         try (var tasks = Files.list(Path.of("/proc/" + agent.pid() + "/task"))) {
             for (Path task : tasks.toList()) {
                 String comm;
-                String stat;
+                int nice;
                 try {
                     comm = Files.readString(task.resolve("comm")).strip();
-                    stat = Files.readString(task.resolve("stat"));
+                    nice = Processes.nice(Long.parseLong(task.getFileName().toString()));
                 } catch (java.nio.file.NoSuchFileException ended) {
                     continue; // a thread that ended meanwhile
                 }
-                // proc(5): nice is field 19, the 17th after the ")" that ends the command name.
-                int nice = Integer.parseInt(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[16]);
                 if (comm.startsWith("C1 CompilerThre") || comm.startsWith("C2 CompilerThre")) {
                     compilers++;
                     assertEquals(19, nice, comm);

@@ -1,5 +1,6 @@
 package io.berth.shim;
 
+import static io.berth.kernel.testing.ProcFs.mergeableMappings;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -65,15 +66,6 @@ class MemorySharingIT extends ShimContainersTest {
             if (line.endsWith(name)) return line.substring(0, line.indexOf('-'));
         }
         throw new AssertionError("no mapping " + name + " in process " + pid);
-    }
-
-    /** How many of {@code pid}'s mappings have KSM's "mg" flag (smaps VmFlags). */
-    private static int mergeableMappings(long pid) throws Exception {
-        int n = 0;
-        for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/smaps"))) {
-            if (line.startsWith("VmFlags:") && line.contains(" mg")) n++;
-        }
-        return n;
     }
 
     private static String personality(long pid) throws Exception {

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.berth.kernel.testing.ProcFs;
 import io.berth.kernel.testing.RequiresRoot;
 import io.berth.shim.api.ContainerSpec;
 import io.berth.shim.api.NamespaceRef;
@@ -112,19 +113,7 @@ class ProcHelperIT extends ShimContainersTest {
     /** No helper process (no child of the shim but the container's, nothing else in its PID namespace), mount or directory left. */
     private static void assertHelperGone(ShimClient c, int containerPid, List<Integer> namespaceMembers) throws IOException {
         long shimPid = Long.parseLong(Files.readString(c.bundle().resolve("shim.pid")).trim().split("\\s+")[0]);
-        var children = new ArrayList<Long>();
-        try (var tasks = Files.list(Path.of("/proc/" + shimPid + "/task"))) {
-            for (Path t : tasks.toList()) {
-                try {
-                    for (String p : Files.readString(t.resolve("children")).trim().split("\\s+")) {
-                        if (!p.isEmpty()) children.add(Long.parseLong(p));
-                    }
-                } catch (java.nio.file.NoSuchFileException e) {
-                    // that thread has exited
-                }
-            }
-        }
-        assertEquals(List.of((long) containerPid), children, "the shim's only child is the container's process");
+        assertEquals(List.of((long) containerPid), ProcFs.children(shimPid), "the shim's only child is the container's process");
         assertEquals(namespaceMembers.stream().map(Integer::longValue).sorted().toList(), inPidNamespaceOf(containerPid),
                 "processes in the container's PID namespace");
         assertFalse(Files.exists(c.bundle().resolve(ProcHelper.MOUNT_POINT)), "the helper's mount point is removed");

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.berth.cri.v1.NamespaceMode;
 import io.berth.e2e.testbed.Pods;
 import io.berth.e2e.testbed.Testbed;
+import io.berth.kernel.testing.ProcFs;
 import io.berth.kernel.testing.RequiresRoot;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -52,7 +53,7 @@ class ProcFallbackIT {
             for (Path pidFile : shims.filter(p -> p.getFileName().toString().equals("shim.pid")).toList()) {
                 long shim = Long.parseLong(Files.readString(pidFile).trim().split("\\s+")[0]);
                 if (!Files.exists(Path.of("/proc/" + shim))) continue;
-                List<Long> children = Pods.children(shim);
+                List<Long> children = ProcFs.children(shim);
                 assertTrue(children.size() <= 1, pidFile + ": " + children);
                 for (long c : children) {
                     assertFalse(Files.readString(Path.of("/proc/" + c + "/comm")).strip().equals("mount"),

@@ -23,9 +23,7 @@ import io.berth.cri.v1.RunPodSandboxRequest;
 import io.berth.cri.v1.StartContainerRequest;
 import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 
@@ -151,22 +149,5 @@ public final class Pods {
         return log.lines().filter(l -> l.contains(marker)).findFirst()
                 .map(l -> l.substring(l.indexOf(marker) + marker.length()).strip())
                 .orElseThrow(() -> new AssertionError("no " + key + "= in the log:\n" + log));
-    }
-
-    /** Host pids of the children of every thread of process {@code pid} (/proc/PID/task/TID/children). */
-    public static List<Long> children(long pid) throws IOException {
-        var out = new ArrayList<Long>();
-        try (var tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
-            for (Path t : tasks.toList()) {
-                try {
-                    for (String p : Files.readString(t.resolve("children")).trim().split("\\s+")) {
-                        if (!p.isEmpty()) out.add(Long.parseLong(p));
-                    }
-                } catch (java.nio.file.NoSuchFileException e) {
-                    // that thread has exited
-                }
-            }
-        }
-        return out;
     }
 }
