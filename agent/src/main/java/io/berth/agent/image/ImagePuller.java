@@ -32,6 +32,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.UnaryOperator;
 
 /**
  * Pulls images into the {@link ImageStore}. A pull is a list of named steps:
@@ -94,9 +95,7 @@ public final class ImagePuller {
                 try {
                     var blob = new VerifyingInputStream(new java.io.ByteArrayInputStream(layer),
                             Digest.messageDigest("sha256"), layer.length, null);
-                    var buffered = new BufferedInputStream(blob, 256 * 1024);
-                    try (var stage = new ReadAheadStage(new LazyStream(() -> Decompress.open(buffered)), STAGE_CHUNK,
-                            STAGE_CHUNKS, "unpack warm-up")) {
+                    try (var stage = decompressing(blob, in -> in, "unpack warm-up")) {
                         var tar = new VerifyingInputStream(stage, Digest.messageDigest("sha256"), -1, null);
                         unpacker.unpack(tar, work.resolve("diff"), LayerUnpacker.Lowers.NONE);
                         tar.finish();
@@ -655,13 +654,11 @@ public final class ImagePuller {
             // thread hashes the tar, parses it and writes the files.
             var net = new TimedInputStream(configIn ? body : new UntilConfigFails(body, config));
             var blob = new VerifyingInputStream(net, layer.digest().newHasher(), layer.size(), progress::add);
-            var buffered = new BufferedInputStream(blob, 256 * 1024);
             var inflated = new TimedInputStream[1];
             IOException unpackFailure = null;
             byte[] diffHash = null;
             LayerUnpacker.Stats stats = null;
-            var stage = new ReadAheadStage(new LazyStream(() -> inflated[0] = new TimedInputStream(
-                    Decompress.open(buffered))), STAGE_CHUNK, STAGE_CHUNKS, "unpack " + layer.digest().hex());
+            var stage = decompressing(blob, in -> inflated[0] = new TimedInputStream(in), "unpack " + layer.digest().hex());
             var waited = new TimedInputStream(stage);
             try (stage) {
                 var tar = new VerifyingInputStream(waited, Digest.messageDigest(diffAlgorithm), -1, null);
@@ -741,6 +738,16 @@ public final class ImagePuller {
      */
     private static final int STAGE_CHUNK = 512 * 1024;
     private static final int STAGE_CHUNKS = 4;
+
+    /**
+     * A layer blob's decompression on a stage thread of its own: buffered reads of {@code blob},
+     * decompressed as its first bytes say, {@code wrap} put around the decompressed stream.
+     */
+    private static ReadAheadStage decompressing(InputStream blob, UnaryOperator<InputStream> wrap, String name) {
+        var buffered = new BufferedInputStream(blob, 256 * 1024);
+        return new ReadAheadStage(new LazyStream(() -> wrap.apply(Decompress.open(buffered))), STAGE_CHUNK, STAGE_CHUNKS,
+                name);
+    }
 
     /** Opens its stream on first read, so that sniffing the compression happens on the stage's thread. */
     private static final class LazyStream extends InputStream {
