@@ -125,8 +125,12 @@ public final class ImageStore implements AutoCloseable {
     private final Map<String, Long> unsyncedBlobs = new HashMap<>();
     /** Numbers the commits of this run, so that the syncer clears only what its syncfs covered. */
     private long commits;
-    /** Layer blob digests (compressed) that a layer here was unpacked from; only grows while open. */
-    private final Set<String> unpackedBlobs = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /**
+     * The blob (compressed digest) each layer here was unpacked from, by chain id: a layer leaves
+     * it when the garbage collection takes the layer. A blob that is no value here is not worth
+     * waiting for the config to look up (see {@link #unpackedFrom}).
+     */
+    private final Map<String, String> layerBlobs = new java.util.concurrent.ConcurrentHashMap<>();
     private StoreSyncer syncer;
     private java.nio.channels.FileChannel lockFile;
     private java.nio.channels.FileLock lock;
@@ -268,7 +272,8 @@ public final class ImageStore implements AutoCloseable {
         try (Stream<Path> s = Files.list(layers)) {
             for (Path p : s.filter(p -> !p.getFileName().toString().startsWith(".")).toList()) {
                 try {
-                    unpackedBlobs.add(JSON.readValue(p.resolve("layer.json").toFile(), LayerMeta.class).blobDigest());
+                    LayerMeta meta = JSON.readValue(p.resolve("layer.json").toFile(), LayerMeta.class);
+                    layerBlobs.put(meta.chainId(), meta.blobDigest());
                 } catch (IOException e) {
                     LOG.debug("layer has no readable layer.json", "path", p, "error", e.toString());
                 }
@@ -276,9 +281,13 @@ public final class ImageStore implements AutoCloseable {
         }
     }
 
-    /** True when a layer in this store was unpacked from the blob {@code digest} (it may be present). */
+    /**
+     * True when a layer in this store was unpacked from the blob {@code digest}: a layer of that
+     * blob may be here (under the chain id the config gives). False for a blob whose layers were
+     * all removed: a pull of it again need not wait for its config before downloading.
+     */
     public boolean unpackedFrom(Digest digest) {
-        return unpackedBlobs.contains(digest.toString());
+        return layerBlobs.containsValue(digest.toString());
     }
 
     // ---------------------------------------------------------------- sync marks
@@ -529,7 +538,7 @@ public final class ImageStore implements AutoCloseable {
         } catch (FileAlreadyExistsException | java.nio.file.DirectoryNotEmptyException raced) {
             deleteTree(work); // another pull committed the same layer first: identical content
         }
-        unpackedBlobs.add(meta.blobDigest());
+        layerBlobs.put(meta.chainId(), meta.blobDigest());
     }
 
     public void discardWork(Path work) {
@@ -708,6 +717,7 @@ public final class ImageStore implements AutoCloseable {
                     Files.move(p, t);
                     trash.add(t);
                     unsyncedLayers.remove("sha256:" + name);
+                    layerBlobs.remove("sha256:" + name);
                     LOG.debug("layer unused, deleting", "chain_id", "sha256:" + name);
                 }
             }

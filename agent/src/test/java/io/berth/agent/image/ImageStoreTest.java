@@ -133,6 +133,28 @@ class ImageStoreTest {
         assertEquals("nobody", s.get("two:1").config().username());
     }
 
+    /**
+     * Which blobs the layers here came from (a pull downloads a blob no layer here came from
+     * without waiting for its config): a layer the GC took no longer counts, in this run or the next.
+     */
+    @Test
+    void aRemovedLayersBlobNoLongerCountsAsUnpacked() throws IOException {
+        var s = open();
+        layer(s, LAYER_A); // unpacked "from" the blob LAYER_A (the helper uses the chain id for both)
+        layer(s, LAYER_B);
+        String one = config(s, "");
+        commit(s, one, "one:1", List.of(LAYER_A, LAYER_B));
+        assertTrue(s.unpackedFrom(Digest.parse(LAYER_B)));
+        s.close();
+        opened.clear();
+        s = open();
+        assertTrue(s.unpackedFrom(Digest.parse(LAYER_B)), "learnt again at open from layer.json");
+        assertTrue(s.remove("one:1"));
+        assertFalse(s.unpackedFrom(Digest.parse(LAYER_A)));
+        assertFalse(s.unpackedFrom(Digest.parse(LAYER_B)));
+        assertFalse(s.unpackedFrom(Digest.parse(LAYER_C)), "never here");
+    }
+
     @Test
     void leasesKeepLayersPastRemovalAndARestart() throws IOException {
         var s = open();
