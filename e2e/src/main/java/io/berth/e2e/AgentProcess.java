@@ -77,6 +77,10 @@ public final class AgentProcess implements AutoCloseable {
         if (aotCacheIsFresh(lib)) {
             cmd.add("-XX:AOTCache=" + lib.resolve("berth-agent.aot"));
         }
+        String javaOpts = System.getenv("BERTH_JAVA_OPTS"); // as bin/berth passes them
+        if (javaOpts != null && !javaOpts.isBlank()) {
+            cmd.addAll(List.of(javaOpts.trim().split("\\s+")));
+        }
         cmd.addAll(List.of("-Dberth.home=" + home(), "-cp", lib + "/*", "io.berth.agent.Main", "agent",
                 "--socket", socket.toString(),
                 "--state-dir", dir.resolve("state").toString(),
