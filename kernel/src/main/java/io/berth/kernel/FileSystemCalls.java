@@ -1,7 +1,6 @@
 package io.berth.kernel;
 
 import com.sun.jna.LastErrorException;
-import com.sun.jna.Native;
 import java.nio.file.Path;
 
 /**
@@ -31,7 +30,7 @@ public final class FileSystemCalls {
     /** Direct mappings of the glibc wrappers (man 2 mknodat, lsetxattr, lgetxattr, chmod, lchown, utimensat, syncfs). */
     private static final class C {
         static {
-            Native.register(C.class, "c");
+            Jna.registerLibc(C.class);
         }
 
         static native int mknodat(int dirfd, String path, int mode, long dev) throws LastErrorException;

@@ -1,7 +1,6 @@
 package io.berth.kernel;
 
 import com.sun.jna.LastErrorException;
-import com.sun.jna.Native;
 import com.sun.jna.Pointer;
 
 /**
@@ -23,7 +22,7 @@ import com.sun.jna.Pointer;
  */
 final class Libc {
     static {
-        Native.register(Libc.class, "c");
+        Jna.registerLibc(Libc.class);
     }
 
     private Libc() {

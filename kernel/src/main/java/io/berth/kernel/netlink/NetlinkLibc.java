@@ -1,7 +1,6 @@
 package io.berth.kernel.netlink;
 
 import com.sun.jna.LastErrorException;
-import com.sun.jna.Native;
 import com.sun.jna.Pointer;
 
 /**
@@ -12,7 +11,7 @@ import com.sun.jna.Pointer;
  */
 final class NetlinkLibc {
     static {
-        Native.register(NetlinkLibc.class, "c");
+        io.berth.kernel.Jna.registerLibc(NetlinkLibc.class);
     }
 
     private NetlinkLibc() {

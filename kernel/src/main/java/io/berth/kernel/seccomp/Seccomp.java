@@ -2,7 +2,6 @@ package io.berth.kernel.seccomp;
 
 import com.sun.jna.LastErrorException;
 import com.sun.jna.Memory;
-import com.sun.jna.Native;
 import com.sun.jna.Pointer;
 import io.berth.kernel.SyscallException;
 
@@ -18,7 +17,7 @@ public final class Seccomp {
     /** syscall(2), bound by JNA direct mapping (no proxy class; see io.berth.kernel.Libc). */
     private static final class C {
         static {
-            Native.register(C.class, "c");
+            io.berth.kernel.Jna.registerLibc(C.class);
         }
 
         static native long syscall(long number, long a1, long a2, long a3) throws LastErrorException;

@@ -173,7 +173,7 @@ final class IsalInflate implements AutoCloseable {
             }
             return;
         }
-        NativeLibrary lib = NativeLibrary.getInstance(library);
+        NativeLibrary lib = io.berth.kernel.Jna.library(library);
         for (String symbol : new String[] {"isal_inflate_init", "isal_inflate_reset", "isal_inflate"}) {
             lib.getFunction(symbol); // throws UnsatisfiedLinkError naming the symbol
         }
