@@ -19,12 +19,12 @@ final class TestNetwork {
     }
 
     /**
-     * Agent flags: a config file beginning with {@code topLevel} (TOML keys outside any table, then
+     * Agent flags: a config file in {@code dir} beginning with {@code topLevel} (TOML keys outside any table, then
      * tables other than {@code [network]}) and ending with this run's network settings.
      */
-    static String[] flags(String tag, String topLevel) throws IOException {
-        Path config = Files.createTempFile("berth-e2e-net-", ".toml");
-        config.toFile().deleteOnExit(); // the agent reads it once, at its start
+    static String[] flags(Path dir, String tag, String topLevel) throws IOException {
+        // In the testbed's directory, which goes with it: a JVM that ends abruptly leaves no file behind.
+        Path config = dir.resolve("berth-net.toml");
         Files.writeString(config, topLevel + """
 
                 [network]

@@ -80,7 +80,7 @@ public final class Testbed implements BeforeAllCallback, AfterAllCallback, AutoC
             dir = Files.createTempDirectory("berth-e2e-" + name + "-");
             registry = TestRegistry.start(dir.resolve("registry"));
             image = registry.push(TestImages.busybox(dir.resolve("busybox-layout")), "busybox:e2e");
-            agentFlags = TestNetwork.flags(tag, agentConfig);
+            agentFlags = TestNetwork.flags(dir, tag, agentConfig);
             agent = AgentProcess.start(dir.resolve("agent"), agentFlags);
             cri = agent.client();
             cri.images().pullImage(PullImageRequest.newBuilder().setImage(ImageSpec.newBuilder().setImage(image)).build());
