@@ -5,10 +5,8 @@ import io.berth.kernel.seccomp.SeccompProfile.Rule;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Compiles a {@link SeccompProfile} to classic BPF for seccomp(2) (SECCOMP_SET_MODE_FILTER) on
@@ -29,11 +27,17 @@ public final class BpfCompiler {
     private static final int ALU_AND_K = 0x54;
     private static final int RET_K = 0x06;
 
-    private record Insn(int code, String jt, String jf, int k) {
+    /** No jump target (a jt or jf of 0: fall through). */
+    private static final int NONE = -1;
+
+    /** An instruction; {@code jt} and {@code jf} are label numbers (or {@link #NONE}) until assembled. */
+    private record Insn(int code, int jt, int jf, int k) {
     }
 
+    // Plain ints and loops throughout: a shim compiles its filter with nothing JIT-compiled yet,
+    // where string labels, a map of them and stream pipelines per syscall cost the interpreter ~20 ms.
     private final List<Insn> code = new ArrayList<>();
-    private final Map<String, Integer> labels = new HashMap<>();
+    private int[] labels = new int[64];
     private int nextLabel;
 
     private BpfCompiler() {
@@ -46,24 +50,27 @@ public final class BpfCompiler {
         return c.assemble();
     }
 
-    private String label() {
-        return "L" + nextLabel++;
+    private int label() {
+        if (nextLabel == labels.length) {
+            labels = java.util.Arrays.copyOf(labels, labels.length * 2);
+        }
+        return nextLabel++;
     }
 
-    private void mark(String label) {
-        labels.put(label, code.size());
+    private void mark(int label) {
+        labels[label] = code.size();
     }
 
-    private void add(int op, String jt, String jf, int k) {
+    private void add(int op, int jt, int jf, int k) {
         code.add(new Insn(op, jt, jf, k));
     }
 
     private void ld(int offset) {
-        add(LD_W_ABS, null, null, offset);
+        add(LD_W_ABS, NONE, NONE, offset);
     }
 
     private void ret(int value) {
-        add(RET_K, null, null, value);
+        add(RET_K, NONE, NONE, value);
     }
 
     private static int retValue(SeccompProfile.Action a, int errno) {
@@ -75,14 +82,14 @@ public final class BpfCompiler {
 
     private void emit(SeccompProfile p) {
         int dflt = retValue(p.defaultAction(), p.defaultErrno());
-        String archOk = label();
-        String nrOk = label();
+        int archOk = label();
+        int nrOk = label();
         ld(4);
-        add(JMP_JEQ_K, archOk, null, AUDIT_ARCH_X86_64);
+        add(JMP_JEQ_K, archOk, NONE, AUDIT_ARCH_X86_64);
         ret(dflt);
         mark(archOk);
         ld(0);
-        add(JMP_JGE_K, null, nrOk, X32_SYSCALL_BIT);
+        add(JMP_JGE_K, NONE, nrOk, X32_SYSCALL_BIT);
         ret(dflt);
         mark(nrOk);
 
@@ -96,12 +103,17 @@ public final class BpfCompiler {
             }
         }
         for (var g : groups.entrySet()) {
-            String next = label();
-            add(JMP_JEQ_K, null, next, g.getKey());
-            List<Rule> rules = new ArrayList<>(g.getValue().stream().filter(r -> !r.args().isEmpty()).toList());
-            Rule plain = g.getValue().stream().filter(r -> r.args().isEmpty()).findFirst().orElse(null);
-            for (Rule r : rules) {
-                String fail = label();
+            int next = label();
+            add(JMP_JEQ_K, NONE, next, g.getKey());
+            Rule plain = null;
+            for (Rule r : g.getValue()) {
+                if (r.args().isEmpty()) {
+                    if (plain == null) {
+                        plain = r;
+                    }
+                    continue;
+                }
+                int fail = label();
                 for (Arg a : r.args()) {
                     emitArg(a, fail);
                 }
@@ -116,7 +128,7 @@ public final class BpfCompiler {
     }
 
     /** Falls through when the condition holds, jumps to {@code fail} otherwise. */
-    private void emitArg(Arg a, String fail) {
+    private void emitArg(Arg a, int fail) {
         if (a.index() < 0 || a.index() > 5) {
             throw new IllegalArgumentException("seccomp arg index " + a.index() + " out of range 0..5");
         }
@@ -124,19 +136,19 @@ public final class BpfCompiler {
         int hi = lo + 4;
         int vlo = (int) a.value();
         int vhi = (int) (a.value() >>> 32);
-        String ok = label();
+        int ok = label();
         switch (a.op()) {
             case EQ -> {
                 ld(hi);
-                add(JMP_JEQ_K, null, fail, vhi);
+                add(JMP_JEQ_K, NONE, fail, vhi);
                 ld(lo);
-                add(JMP_JEQ_K, null, fail, vlo);
+                add(JMP_JEQ_K, NONE, fail, vlo);
             }
             case NE -> {
                 ld(hi);
-                add(JMP_JEQ_K, null, ok, vhi);
+                add(JMP_JEQ_K, NONE, ok, vhi);
                 ld(lo);
-                add(JMP_JEQ_K, fail, null, vlo);
+                add(JMP_JEQ_K, fail, NONE, vlo);
             }
             case MASKED_EQ -> {
                 int mlo = (int) a.value();
@@ -144,25 +156,25 @@ public final class BpfCompiler {
                 int wlo = (int) a.valueTwo();
                 int whi = (int) (a.valueTwo() >>> 32);
                 ld(hi);
-                add(ALU_AND_K, null, null, mhi);
-                add(JMP_JEQ_K, null, fail, whi);
+                add(ALU_AND_K, NONE, NONE, mhi);
+                add(JMP_JEQ_K, NONE, fail, whi);
                 ld(lo);
-                add(ALU_AND_K, null, null, mlo);
-                add(JMP_JEQ_K, null, fail, wlo);
+                add(ALU_AND_K, NONE, NONE, mlo);
+                add(JMP_JEQ_K, NONE, fail, wlo);
             }
             case GT, GE -> {
                 ld(hi);
-                add(JMP_JGT_K, ok, null, vhi);
-                add(JMP_JEQ_K, null, fail, vhi);
+                add(JMP_JGT_K, ok, NONE, vhi);
+                add(JMP_JEQ_K, NONE, fail, vhi);
                 ld(lo);
-                add(a.op() == SeccompProfile.Op.GT ? JMP_JGT_K : JMP_JGE_K, null, fail, vlo);
+                add(a.op() == SeccompProfile.Op.GT ? JMP_JGT_K : JMP_JGE_K, NONE, fail, vlo);
             }
             case LT, LE -> {
                 ld(hi);
-                add(JMP_JGT_K, fail, null, vhi);
-                add(JMP_JEQ_K, null, ok, vhi);
+                add(JMP_JGT_K, fail, NONE, vhi);
+                add(JMP_JEQ_K, NONE, ok, vhi);
                 ld(lo);
-                add(a.op() == SeccompProfile.Op.LT ? JMP_JGE_K : JMP_JGT_K, fail, null, vlo);
+                add(a.op() == SeccompProfile.Op.LT ? JMP_JGE_K : JMP_JGT_K, fail, NONE, vlo);
             }
         }
         mark(ok);
@@ -183,11 +195,11 @@ public final class BpfCompiler {
         return b.array();
     }
 
-    private int offset(int at, String label) {
-        if (label == null) {
+    private int offset(int at, int label) {
+        if (label == NONE) {
             return 0;
         }
-        int off = labels.get(label) - at - 1;
+        int off = labels[label] - at - 1;
         if (off < 0 || off > 255) {
             throw new IllegalStateException("seccomp jump of " + off + " instructions cannot be encoded");
         }
