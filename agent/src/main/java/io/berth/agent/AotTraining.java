@@ -42,7 +42,18 @@ public final class AotTraining {
     private AotTraining() {
     }
 
-    public static void main(String[] args) throws Exception {
+    /** Trains, then exits (1 on a failure, which fails the build): no thread left running can hold the JVM. */
+    public static void main(String[] args) {
+        try {
+            train();
+        } catch (Throwable t) {
+            t.printStackTrace();
+            System.exit(1);
+        }
+        System.exit(0);
+    }
+
+    private static void train() throws Exception {
         Logging.configure(Level.WARNING);
         Path dir = Files.createTempDirectory("berth-aot-");
         var registry = TrainingRegistry.start(10 << 20);
@@ -89,6 +100,5 @@ public final class AotTraining {
             registry.close();
             io.berth.agent.util.FileTrees.delete(dir);
         }
-        System.exit(0);
     }
 }

@@ -126,9 +126,9 @@ public final class ImageStore implements AutoCloseable {
     /** Numbers the commits of this run, so that the syncer clears only what its syncfs covered. */
     private long commits;
     /**
-     * The blob (compressed digest) each layer here was unpacked from, by chain id: a layer leaves
-     * it when the garbage collection takes the layer. A blob that is no value here is not worth
-     * waiting for the config to look up (see {@link #unpackedFrom}).
+     * The blob (compressed digest) each layer here was unpacked from, by chain id; an entry goes
+     * with its layer when the garbage collection takes it. A pull waits for its config before
+     * downloading a blob only when some layer here came from it (see {@link #unpackedFrom}).
      */
     private final Map<String, String> layerBlobs = new java.util.concurrent.ConcurrentHashMap<>();
     private StoreSyncer syncer;
