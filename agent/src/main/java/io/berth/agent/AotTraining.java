@@ -4,9 +4,12 @@ import io.berth.agent.config.AgentConfig;
 import io.berth.agent.config.ConfigLoader;
 import io.berth.agent.image.TrainingRegistry;
 import io.berth.agent.log.Logging;
+import io.berth.cri.v1.ImageFsInfoRequest;
 import io.berth.cri.v1.ImageServiceGrpc;
 import io.berth.cri.v1.ImageSpec;
 import io.berth.cri.v1.ImageStatusRequest;
+import io.berth.cri.v1.ListContainersRequest;
+import io.berth.cri.v1.ListPodSandboxRequest;
 import io.berth.cri.v1.PullImageRequest;
 import io.berth.cri.v1.RemoveImageRequest;
 import io.berth.cri.v1.RuntimeServiceGrpc;
@@ -38,6 +41,8 @@ import java.util.logging.Level;
 public final class AotTraining {
     /** Measured: 40 pulls in training, and a fresh agent's JIT settles after ~20 cold pulls, not ~150. */
     static final int TRAINING_PULLS = 40;
+    /** Rounds of the calls kubelet makes most (Version, a present image's PullImage, the lists). */
+    static final int TRAINING_CALLS = 1000;
 
     private AotTraining() {
     }
@@ -88,6 +93,17 @@ public final class AotTraining {
                 images.pullImage(PullImageRequest.newBuilder().setImage(image).build()); // present: a HEAD
                 images.imageStatus(ImageStatusRequest.newBuilder().setImage(image).build());
                 images.removeImage(RemoveImageRequest.newBuilder().setImage(image).build());
+            }
+            // And the calls a node's kubelet makes all the time, as often as it makes them in its
+            // first minutes (PLEG relists every second; PullImage of a present image by digest).
+            var present = ImageSpec.newBuilder().setImage(registry.referenceByDigest()).build();
+            images.pullImage(PullImageRequest.newBuilder().setImage(present).build());
+            for (int i = 0; i < TRAINING_CALLS; i++) {
+                cri.version(VersionRequest.getDefaultInstance());
+                images.pullImage(PullImageRequest.newBuilder().setImage(present).build());
+                cri.listPodSandbox(ListPodSandboxRequest.getDefaultInstance());
+                cri.listContainers(ListContainersRequest.getDefaultInstance());
+                images.imageFsInfo(ImageFsInfoRequest.getDefaultInstance());
             }
             try (var http = HttpClient.newHttpClient()) {
                 http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + agent.httpPort() + "/metrics")).build(),

@@ -75,6 +75,11 @@ public final class TrainingRegistry implements AutoCloseable {
         return "127.0.0.1:" + server.getAddress().getPort() + "/" + REPOSITORY + ":1";
     }
 
+    /** The image's reference by its manifest's digest. */
+    public String referenceByDigest() {
+        return "127.0.0.1:" + server.getAddress().getPort() + "/" + REPOSITORY + "@" + manifestDigest;
+    }
+
     private void handle(HttpExchange x) throws IOException {
         try (x) {
             String path = x.getRequestURI().getPath();
