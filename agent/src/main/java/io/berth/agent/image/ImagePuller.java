@@ -20,6 +20,7 @@ import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Path;
+import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
@@ -220,6 +221,11 @@ public final class ImagePuller {
             }
 
             @Override
+            public InputStream open(Digest digest, long size, MessageDigest hasher) {
+                return session.openBlob(digest, size, hasher);
+            }
+
+            @Override
             public String origin(Digest digest) {
                 return session.blobOrigin(digest);
             }
@@ -242,6 +248,15 @@ public final class ImagePuller {
         byte[] read(Digest digest, long size) throws IOException;
 
         InputStream open(Digest digest, long size) throws IOException;
+
+        /**
+         * As {@link #open(Digest, long)}, with {@code hasher} updated with every byte the stream
+         * gives, in order, by the source (a registry hashes on its HTTP client's thread, off the
+         * reader's), by the time the reader sees the end.
+         */
+        default InputStream open(Digest digest, long size, MessageDigest hasher) throws IOException {
+            return new java.security.DigestInputStream(open(digest, size), hasher);
+        }
 
         /** Where the last {@link #open} of this blob came from, for the log. */
         default String origin(Digest digest) {
@@ -648,12 +663,13 @@ public final class ImagePuller {
         boolean committed = false;
         downloads.acquireUninterruptibly();
         long t0 = System.nanoTime();
-        try (InputStream body = open(source, layer, what)) {
+        MessageDigest blobHasher = layer.digest().newHasher();
+        try (InputStream body = source.open(layer.digest(), layer.size(), blobHasher)) {
             long tOpen = System.nanoTime();
-            // Two threads: this stage downloads, hashes the blob and decompresses; the caller's
-            // thread hashes the tar, parses it and writes the files.
+            // Three threads: the source hashes the blob as it arrives (the HTTP client's), the stage
+            // decompresses, the caller's thread hashes the tar, parses it and writes the files.
             var net = new TimedInputStream(configIn ? body : new UntilConfigFails(body, config));
-            var blob = new VerifyingInputStream(net, layer.digest().newHasher(), layer.size(), progress::add);
+            var blob = new VerifyingInputStream(net, null, layer.size(), progress::add);
             var inflated = new TimedInputStream[1];
             IOException unpackFailure = null;
             byte[] diffHash = null;
@@ -682,7 +698,8 @@ public final class ImagePuller {
             // saw, and the message should say so.
             byte[] blobHash;
             try {
-                blobHash = blob.finish();
+                blob.finish(); // to the end: the count checked, every byte hashed by the source
+                blobHash = blobHasher.digest();
             } catch (VerifyingInputStream.MismatchException e) {
                 throw new BadBlob(new BerthException(Kind.INVALID_ARGUMENT, what + ": blob has " + e.getMessage()));
             }
@@ -809,10 +826,6 @@ public final class ImagePuller {
             check();
             return super.read(b, off, len);
         }
-    }
-
-    private static InputStream open(Source source, Descriptor layer, String what) throws IOException {
-        return source.open(layer.digest(), layer.size());
     }
 
     /** Bytes done out of bytes to do for one pull; logged at most every two seconds. */

@@ -1,6 +1,7 @@
 package io.berth.agent.image;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -90,6 +91,20 @@ class RegistryClientTest {
         } catch (InterruptedException e) {
             throw new AssertionError(e);
         }
+    }
+
+    /** The hasher sees every byte, those that arrived before the body was handed out as well as after. */
+    @Test
+    void aBlobHashedAsItArrivesGivesItsDigest() throws Exception {
+        var session = client(Duration.ofSeconds(10)).session(ImageRef.parse(ref("app")), Credentials.ANONYMOUS, "");
+        var hasher = DIGEST.newHasher();
+        try (InputStream in = session.openBlob(DIGEST, BLOB.length, hasher)) {
+            byte[] first = in.readNBytes(1000);
+            Thread.sleep(200); // the read-ahead fills up meanwhile: hashed as it arrives, not as it is read
+            byte[] rest = in.readAllBytes();
+            assertEquals(BLOB.length, first.length + rest.length);
+        }
+        assertEquals(DIGEST.hex(), java.util.HexFormat.of().formatHex(hasher.digest()));
     }
 
     @Test

@@ -33,6 +33,8 @@ final class BlobBody extends InputStream implements HttpResponse.BodySubscriber<
     private final long readAhead;
     private final Duration stallTimeout;
     private final String what;
+    /** Sees every byte as it arrives, on the HTTP client's thread, once {@link #hashWith} armed it. */
+    private volatile java.security.MessageDigest hasher;
     private final CompletableFuture<InputStream> body = new CompletableFuture<>();
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition arrived = lock.newCondition();
@@ -62,6 +64,28 @@ final class BlobBody extends InputStream implements HttpResponse.BodySubscriber<
         return info -> new BlobBody(readAhead, stallTimeout, what);
     }
 
+    /**
+     * From now on, {@code h} is updated with every byte of the body, in order, as it arrives on the
+     * HTTP client's thread, so that the reader (a pull's busiest thread) need not hash; what arrived
+     * already is hashed now. Call it once the response is accepted and before the first read: the
+     * body of a response that is then refused (a mirror's error page, a wrong length) never reaches
+     * {@code h}.
+     */
+    void hashWith(java.security.MessageDigest h) {
+        lock.lock();
+        try {
+            if (current != null) {
+                throw new IllegalStateException("hashWith after a read");
+            }
+            for (ByteBuffer b : queue) {
+                h.update(b.duplicate());
+            }
+            hasher = h;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     // ------------------------------------------------------------------ subscriber side
 
     @Override
@@ -88,12 +112,21 @@ final class BlobBody extends InputStream implements HttpResponse.BodySubscriber<
 
     @Override
     public void onNext(List<ByteBuffer> buffers) {
+        // Hashed before they are queued and outside the lock, which the reader (the busier thread)
+        // needs for every read; onNext calls come one at a time, so the order is the body's.
+        java.security.MessageDigest h = hasher;
+        if (h != null) {
+            hash(h, buffers);
+        }
         boolean more;
         lock.lock();
         try {
             requested--;
             if (closed) {
                 return;
+            }
+            if (h == null && hasher != null) {
+                hash(hasher, buffers); // armed since: hashWith saw the queue without these
             }
             for (ByteBuffer b : buffers) {
                 if (b.hasRemaining()) {
@@ -108,6 +141,12 @@ final class BlobBody extends InputStream implements HttpResponse.BodySubscriber<
         }
         if (more) {
             subscription.request(1);
+        }
+    }
+
+    private static void hash(java.security.MessageDigest h, List<ByteBuffer> buffers) {
+        for (ByteBuffer b : buffers) {
+            h.update(b.duplicate());
         }
     }
 

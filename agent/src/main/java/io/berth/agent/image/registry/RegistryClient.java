@@ -218,6 +218,14 @@ public final class RegistryClient {
          * descriptor fails here, before any byte is used.
          */
         public InputStream openBlob(Digest digest, long size) {
+            return openBlob(digest, size, null);
+        }
+
+        /**
+         * As {@link #openBlob(Digest, long)}, with {@code hasher} updated with every byte of the body
+         * as it arrives, on the HTTP client's thread (see {@link BlobBody}); null: none.
+         */
+        public InputStream openBlob(Digest digest, long size, java.security.MessageDigest hasher) {
             Set<Endpoint> bad = badBlobSources.getOrDefault(digest, Set.of());
             return onEndpoints("blob " + digest, false, bad, ep -> {
                 HttpResponse<InputStream> r = exchange(ep, "GET", "/" + ref.repository() + "/blobs/" + digest, "*/*",
@@ -231,6 +239,9 @@ public final class RegistryClient {
                                 + " (truncated or wrong content)");
                     }
                     blobOrigins.put(digest, ep);
+                    if (hasher != null) {
+                        ((BlobBody) r.body()).hashWith(hasher); // this response's body only
+                    }
                     return r.body();
                 } catch (RuntimeException e) {
                     r.body().close();

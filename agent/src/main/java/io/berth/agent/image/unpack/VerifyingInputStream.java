@@ -24,7 +24,11 @@ public final class VerifyingInputStream extends FilterInputStream {
     private final LongConsumer progress;
     private long count;
 
-    /** @param size the expected size, or -1 when unknown (then only counted) */
+    /**
+     * @param hasher the digest to update with what passes through, or null when the source hashes
+     *               every byte it delivers itself (then {@link #finish} returns null)
+     * @param size   the expected size, or -1 when unknown (then only counted)
+     */
     public VerifyingInputStream(InputStream in, MessageDigest hasher, long size, LongConsumer progress) {
         super(in);
         this.hasher = hasher;
@@ -42,7 +46,9 @@ public final class VerifyingInputStream extends FilterInputStream {
     public int read(byte[] b, int off, int len) throws IOException {
         int r = in.read(b, off, len);
         if (r > 0) {
-            hasher.update(b, off, r);
+            if (hasher != null) {
+                hasher.update(b, off, r);
+            }
             count += r;
             if (size >= 0 && count > size) {
                 throw new MismatchException("more than the " + size + " bytes its descriptor says");
@@ -70,7 +76,7 @@ public final class VerifyingInputStream extends FilterInputStream {
         return count;
     }
 
-    /** Reads to the end, then returns the digest's hex; throws when the size is off. */
+    /** Reads to the end, then returns the digest (null without a hasher); throws when the size is off. */
     public byte[] finish() throws IOException {
         byte[] buf = new byte[65536];
         while (read(buf, 0, buf.length) >= 0) {
@@ -79,6 +85,6 @@ public final class VerifyingInputStream extends FilterInputStream {
         if (size >= 0 && count != size) {
             throw new MismatchException(count + " bytes where its descriptor says " + size + " (truncated)");
         }
-        return hasher.digest();
+        return hasher == null ? null : hasher.digest();
     }
 }
