@@ -216,11 +216,6 @@ public final class ImagePuller {
             }
 
             @Override
-            public InputStream open(Digest digest, long size) {
-                return session.openBlob(digest, size);
-            }
-
-            @Override
             public InputStream open(Digest digest, long size, MessageDigest hasher) {
                 return session.openBlob(digest, size, hasher);
             }
@@ -247,16 +242,12 @@ public final class ImagePuller {
     public interface Source {
         byte[] read(Digest digest, long size) throws IOException;
 
-        InputStream open(Digest digest, long size) throws IOException;
-
         /**
-         * As {@link #open(Digest, long)}, with {@code hasher} updated with every byte the stream
-         * gives, in order, by the source (a registry hashes on its HTTP client's thread, off the
-         * reader's), by the time the reader sees the end.
+         * Opens a blob for streaming, with {@code hasher} updated with every byte the stream gives,
+         * in order, by the time the reader sees the end (a registry hashes on its HTTP client's
+         * thread, off the reader's).
          */
-        default InputStream open(Digest digest, long size, MessageDigest hasher) throws IOException {
-            return new java.security.DigestInputStream(open(digest, size), hasher);
-        }
+        InputStream open(Digest digest, long size, MessageDigest hasher) throws IOException;
 
         /** Where the last {@link #open} of this blob came from, for the log. */
         default String origin(Digest digest) {

@@ -85,7 +85,7 @@ class RegistryClientTest {
     @Test
     void aBlobIsStreamedWholeWithReadAhead() throws IOException {
         var session = client(Duration.ofSeconds(10)).session(ImageRef.parse(ref("app")), Credentials.ANONYMOUS, "");
-        try (InputStream in = session.openBlob(DIGEST, BLOB.length)) {
+        try (InputStream in = session.openBlob(DIGEST, BLOB.length, null)) {
             Thread.sleep(200); // let the read-ahead fill up while nobody reads
             assertArrayEquals(BLOB, in.readAllBytes());
         } catch (InterruptedException e) {
@@ -111,7 +111,7 @@ class RegistryClientTest {
     void aStalledDownloadTimesOutWithAClearError() throws IOException {
         var session = client(Duration.ofSeconds(1)).session(ImageRef.parse(ref("stall")), Credentials.ANONYMOUS, "");
         long t0 = System.nanoTime();
-        try (InputStream in = session.openBlob(DIGEST, BLOB.length)) {
+        try (InputStream in = session.openBlob(DIGEST, BLOB.length, null)) {
             byte[] buf = new byte[65536];
             var e = assertThrows(HttpTimeoutException.class, () -> {
                 while (in.read(buf) >= 0) {

@@ -203,12 +203,12 @@ public final class ImageImporter {
             }
 
             @Override
-            public InputStream open(Digest digest, long size) throws IOException {
+            public InputStream open(Digest digest, long size, java.security.MessageDigest hasher) throws IOException {
                 Path p = files.getOrDefault(digest, blob(dir, digest));
                 if (!Files.isRegularFile(p)) {
                     throw BerthException.invalid("blob " + digest + " is missing from the archive");
                 }
-                return Files.newInputStream(p);
+                return new java.security.DigestInputStream(Files.newInputStream(p), hasher);
             }
         };
     }

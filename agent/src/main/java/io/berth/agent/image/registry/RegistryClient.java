@@ -215,15 +215,9 @@ public final class RegistryClient {
         /**
          * Opens a blob for streaming. The caller verifies digest and size as it reads (nothing it
          * writes becomes visible before that); a {@code Content-Length} that disagrees with the
-         * descriptor fails here, before any byte is used.
-         */
-        public InputStream openBlob(Digest digest, long size) {
-            return openBlob(digest, size, null);
-        }
-
-        /**
-         * As {@link #openBlob(Digest, long)}, with {@code hasher} updated with every byte of the body
-         * as it arrives, on the HTTP client's thread (see {@link BlobBody}); null: none.
+         * descriptor fails here, before any byte is used. {@code hasher} (null: none) is updated with
+         * every byte of the accepted response's body as it arrives, on the HTTP client's thread
+         * (see {@link BlobBody#hashWith}).
          */
         public InputStream openBlob(Digest digest, long size, java.security.MessageDigest hasher) {
             Set<Endpoint> bad = badBlobSources.getOrDefault(digest, Set.of());
