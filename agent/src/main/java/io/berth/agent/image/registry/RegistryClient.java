@@ -13,7 +13,6 @@ import java.io.InputStream;
 import java.net.ConnectException;
 import java.net.URI;
 import java.net.URLEncoder;
-import java.net.http.HttpClient;
 import java.net.http.HttpHeaders;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -360,9 +359,10 @@ public final class RegistryClient {
         /** One request, with redirects followed by hand and a single authorisation retry on 401. */
         private HttpResponse<InputStream> exchange(Endpoint ep, String method, String path, String accept)
                 throws IOException, InterruptedException {
-            return exchange(ep, method, path, accept, HttpResponse.BodyHandlers.ofInputStream());
+            return exchange(ep, method, path, accept, null);
         }
 
+        /** {@code handler} null: the body is read from the connection on the caller's thread. */
         private HttpResponse<InputStream> exchange(Endpoint ep, String method, String path, String accept,
                 HttpResponse.BodyHandler<InputStream> handler) throws IOException, InterruptedException {
             URI uri = ep.uri(path + (ep.mirror() ? "?ns=" + URLEncoder.encode(ref.domain(), StandardCharsets.UTF_8)
@@ -381,7 +381,8 @@ public final class RegistryClient {
                 if (auth != null && sameHost) {
                     req.header("Authorization", auth);
                 }
-                HttpResponse<InputStream> r = ep.client().send(req.build(), handler);
+                HttpResponse<InputStream> r = handler == null ? ep.client().send(req.build())
+                        : ep.client().send(req.build(), handler);
                 int code = r.statusCode();
                 if (code == 401 && !authorised && sameHost) {
                     String body = errorText(r);
@@ -498,27 +499,29 @@ public final class RegistryClient {
                 }
             }
             req.header("User-Agent", USER_AGENT).timeout(Duration.ofSeconds(30));
-            HttpClient client = ep.client();
-            HttpResponse<String> r;
+            int status;
+            String text;
             try {
-                r = client.send(req.build(), HttpResponse.BodyHandlers.ofString());
+                HttpResponse<InputStream> r = ep.client().send(req.build());
+                status = r.statusCode();
+                try (InputStream in = r.body()) {
+                    text = new String(in.readNBytes(1 << 20), StandardCharsets.UTF_8);
+                }
             } catch (ConnectException e) {
                 throw new BerthException(Kind.UNAVAILABLE, "pull " + ref + ": cannot reach token server " + realm
                         + ": " + e.getMessage(), e);
             }
             // An OAuth2 token endpoint refuses a bad refresh token or password with 400 and the
             // error "invalid_grant" (RFC 6749 section 5.2), where the GET endpoint says 401.
-            if (r.statusCode() == 401 || r.statusCode() == 403
-                    || r.statusCode() == 400 && "invalid_grant".equals(oauthError(r.body()))) {
+            if (status == 401 || status == 403 || status == 400 && "invalid_grant".equals(oauthError(text))) {
                 throw new BerthException(Kind.UNAUTHENTICATED, "pull " + ref + ": token server " + realm
-                        + " rejected the credentials (" + c.describe() + "): " + r.statusCode() + " "
-                        + shorten(r.body()));
+                        + " rejected the credentials (" + c.describe() + "): " + status + " " + shorten(text));
             }
-            if (r.statusCode() != 200) {
+            if (status != 200) {
                 throw new BerthException(Kind.UNAVAILABLE, "pull " + ref + ": token server " + realm + " answered "
-                        + r.statusCode() + " " + shorten(r.body()));
+                        + status + " " + shorten(text));
             }
-            JsonNode json = JSON.readTree(r.body());
+            JsonNode json = JSON.readTree(text);
             String token = json.path("token").asText(json.path("access_token").asText(""));
             if (token.isEmpty()) {
                 throw new BerthException(Kind.UNAUTHENTICATED, "pull " + ref + ": token server " + realm

@@ -9,7 +9,6 @@ import java.net.InetAddress;
 import java.net.Socket;
 import java.net.URI;
 import java.net.UnknownHostException;
-import java.net.http.HttpClient;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
@@ -69,7 +68,7 @@ public final class RegistryHosts {
      * @param headers      extra request headers from hosts.toml
      */
     public record Endpoint(String host, URI base, String apiPath, boolean mirror, boolean resolve,
-            boolean httpFallback, Map<String, String> headers, HttpClient client) {
+            boolean httpFallback, Map<String, String> headers, Http1Client client) {
         public URI uri(String pathAndQuery) {
             return base.resolve(apiPath + pathAndQuery);
         }
@@ -88,7 +87,7 @@ public final class RegistryHosts {
 
     private final Map<String, Settings> settings;
     private final Path certsDir;
-    private final Map<String, HttpClient> clients = new ConcurrentHashMap<>();
+    private final Map<String, Http1Client> clients = new ConcurrentHashMap<>();
 
     public RegistryHosts(Map<String, Settings> settings, Path certsDir) {
         this.settings = Map.copyOf(settings);
@@ -244,16 +243,11 @@ public final class RegistryHosts {
     }
 
     /** An HTTP client per trust configuration, shared by every pull that uses it. */
-    private HttpClient client(List<Path> cas, boolean skipVerify) {
+    private Http1Client client(List<Path> cas, boolean skipVerify) {
         String key = cas + "|" + skipVerify;
-        return clients.computeIfAbsent(key, k -> HttpClient.newBuilder()
-                // HTTP/1.1: concurrent layer downloads use separate connections, which is what
-                // registries and their CDNs expect; and no h2c upgrade dance on plain HTTP.
-                .version(HttpClient.Version.HTTP_1_1)
-                .followRedirects(HttpClient.Redirect.NEVER)
-                .connectTimeout(Duration.ofSeconds(10))
-                .sslContext(sslContext(cas, skipVerify))
-                .build());
+        // HTTP/1.1: concurrent layer downloads use separate connections, which is what registries
+        // and their CDNs expect. Redirects are followed by the registry client, by hand.
+        return clients.computeIfAbsent(key, k -> new Http1Client(sslContext(cas, skipVerify), Duration.ofSeconds(10)));
     }
 
     static SSLContext sslContext(List<Path> cas, boolean skipVerify) {
