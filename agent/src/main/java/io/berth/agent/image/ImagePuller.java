@@ -748,13 +748,15 @@ public final class ImagePuller {
     private static final int STAGE_CHUNKS = 4;
 
     /**
-     * A layer blob's decompression on a stage thread of its own: buffered reads of {@code blob},
-     * decompressed as its first bytes say, {@code wrap} put around the decompressed stream.
+     * A layer blob's decompression on a stage thread of its own: reads of {@code blob},
+     * decompressed as its first bytes say, {@code wrap} put around the decompressed stream, whose
+     * bytes the caller hashes for the diff_id. The buffer is only for sniffing the format: the
+     * decompressor's reads are larger, so they go to {@code blob} directly, not through a copy.
      */
     private static ReadAheadStage decompressing(InputStream blob, UnaryOperator<InputStream> wrap, String name) {
-        var buffered = new BufferedInputStream(blob, 256 * 1024);
-        return new ReadAheadStage(new LazyStream(() -> wrap.apply(Decompress.open(buffered))), STAGE_CHUNK, STAGE_CHUNKS,
-                name);
+        var buffered = new BufferedInputStream(blob, 8 * 1024);
+        return new ReadAheadStage(new LazyStream(() -> wrap.apply(Decompress.openDigested(buffered))), STAGE_CHUNK,
+                STAGE_CHUNKS, name);
     }
 
     /** Opens its stream on first read, so that sniffing the compression happens on the stage's thread. */

@@ -32,13 +32,25 @@ public final class Decompress {
     }
 
     public static InputStream open(BufferedInputStream in) throws IOException {
-        return open(in, Gunzip.system());
+        return open(in, Gunzip.system(), false);
+    }
+
+    /**
+     * A layer blob's tar stream, whose bytes the caller hashes for the layer's diff_id: a check
+     * that makes gzip's CRC-32 redundant (see {@link Gunzip#open(InputStream, boolean)}).
+     */
+    public static InputStream openDigested(BufferedInputStream in) throws IOException {
+        return open(in, Gunzip.system(), true);
     }
 
     /** {@link #open(BufferedInputStream)} with this gzip decoder. */
     public static InputStream open(BufferedInputStream in, Gunzip gunzip) throws IOException {
+        return open(in, gunzip, false);
+    }
+
+    private static InputStream open(BufferedInputStream in, Gunzip gunzip, boolean digested) throws IOException {
         return switch (sniff(in)) {
-            case GZIP -> gunzip.open(in);
+            case GZIP -> gunzip.open(in, digested);
             case ZSTD -> new BufferedInputStream(new ZstdInputStream(in), 128 * 1024);
             case NONE -> in;
         };

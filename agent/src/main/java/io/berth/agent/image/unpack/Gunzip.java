@@ -75,7 +75,16 @@ public final class Gunzip {
 
     /** The decompressed stream over {@code compressed}, which starts with a gzip header. */
     public InputStream open(InputStream compressed) throws IOException {
-        return isal ? new IsalGzipInputStream(compressed) : new GZIPInputStream(compressed, JDK_BUFFER);
+        return open(compressed, false);
+    }
+
+    /**
+     * As {@link #open(InputStream)}; {@code digested}: the caller checks the decompressed bytes
+     * against a digest (a layer's diff_id), so ISA-L need not compute the gzip CRC-32 that check
+     * makes redundant. zlib checks it regardless.
+     */
+    public InputStream open(InputStream compressed, boolean digested) throws IOException {
+        return isal ? new IsalGzipInputStream(compressed, !digested) : new GZIPInputStream(compressed, JDK_BUFFER);
     }
 
     /**

@@ -39,7 +39,9 @@ final class IsalInflate implements AutoCloseable {
     // enum isal_block_state
     static final int ISAL_BLOCK_FINISH = 5;
     // crc_flag: raw deflate whose output ISA-L checksums with the gzip CRC-32; we parse the
-    // header and the trailer ourselves, so that each failure can say what is wrong.
+    // header and the trailer ourselves, so that each failure can say what is wrong. Or raw
+    // deflate without a checksum, when the output is checked by its digest instead.
+    static final int ISAL_DEFLATE = 0;
     static final int ISAL_GZIP_NO_HDR = 2;
     // isal_inflate's return values
     static final int ISAL_DECOMP_OK = 0;
@@ -61,9 +63,10 @@ final class IsalInflate implements AutoCloseable {
 
     /**
      * A stream of raw deflate data whose output ISA-L checksums with the gzip CRC-32
-     * ({@code ISAL_GZIP_NO_HDR}); {@link #load} must have succeeded.
+     * ({@code ISAL_GZIP_NO_HDR}) when {@code crc}, else not ({@code ISAL_DEFLATE}); {@link #load}
+     * must have succeeded.
      */
-    IsalInflate(int inCapacity, int outCapacity) {
+    IsalInflate(int inCapacity, int outCapacity, boolean crc) {
         this.outCapacity = outCapacity;
         state = new Memory(SIZEOF_STATE);
         in = new Memory(inCapacity + PAD);
@@ -72,7 +75,7 @@ final class IsalInflate implements AutoCloseable {
         inAddr = Pointer.nativeValue(in);
         outAddr = Pointer.nativeValue(out);
         Raw.isal_inflate_init(state);
-        state.setInt(OFF_CRC_FLAG, ISAL_GZIP_NO_HDR);
+        state.setInt(OFF_CRC_FLAG, crc ? ISAL_GZIP_NO_HDR : ISAL_DEFLATE);
     }
 
     /** isal_inflate_reset: ready for the next member's deflate data; keeps crc_flag. */

@@ -190,6 +190,23 @@ class IsalGzipInputStreamTest {
         }
     }
 
+    /** A layer's inflated bytes are hashed for its diff_id: there, the CRC-32 is not computed, ISIZE still checked. */
+    @Test
+    void withoutTheCrcCheckOnlyTheCrcGoesUnchecked() throws IOException {
+        byte[] data = compressible(16, 123_456);
+        byte[] badCrc = concat(gzip(data), gzip(data));
+        badCrc[gzip(data).length - 8] ^= 0x01;
+        try (var in = new IsalGzipInputStream(new ByteArrayInputStream(badCrc), false)) {
+            assertArrayEquals(concat(data, data), in.readAllBytes());
+        }
+        byte[] badSize = gzip(data);
+        badSize[badSize.length - 1] ^= 0x40;
+        try (var in = new IsalGzipInputStream(new ByteArrayInputStream(badSize), false)) {
+            var e = assertThrows(ZipException.class, in::readAllBytes);
+            assertTrue(e.getMessage().startsWith("gzip member 1: ISIZE mismatch"), e.getMessage());
+        }
+    }
+
     @Test
     void corruptIsizeIsNamed() throws IOException {
         byte[] data = compressible(15, 123_456);
