@@ -44,9 +44,15 @@ public final class ShimJvm {
     /** The AOT cache inside the shim lib dir. */
     public static final String AOT_CACHE = "shim.aot";
 
-    /** The tuned flags, without class path and main class. */
+    /**
+     * The tuned flags, without class path and main class. NewRatio=1: half of the 4 MiB heap is
+     * young. Creating a container allocates more than the default third's eden holds, even an
+     * empty one, and the young GC that then stopped every thread for 2-4 ms fell in the middle of
+     * CreateContainer; with this eden it needs none (GC log of 6 pooled shims: no GC from adoption
+     * to running). PSS per shim with KSM: 6.3 MiB (6.8-7.0 before; bin/bench pods).
+     */
     public static final List<String> FLAGS = List.of(
-            "-XX:+UseSerialGC", "-Xms4m", "-Xmx64m", "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1",
+            "-XX:+UseSerialGC", "-Xms4m", "-Xmx64m", "-XX:NewRatio=1", "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1",
             "-XX:+UseCompactObjectHeaders", "-Xss512k", "-XX:ReservedCodeCacheSize=16m", "-XX:MaxMetaspaceSize=64m",
             "-XX:-UsePerfData", "-XX:+DisableAttachMechanism", "--enable-native-access=ALL-UNNAMED",
             "--sun-misc-unsafe-memory-access=allow",
