@@ -1,5 +1,7 @@
 package io.berth.shim;
 
+import io.berth.kernel.Namespace;
+import io.berth.kernel.NamespacePins;
 import io.berth.kernel.cgroup.Cgroups;
 import io.berth.shim.api.CgroupSpec;
 import io.berth.shim.api.ContainerSpec;
@@ -29,6 +31,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 
 /**
  * The training run for the shim's AOT cache (JEP 483/514), run by the build at package time:
@@ -107,6 +111,7 @@ public final class AotTraining {
         } finally {
             for (Path b : bundles) {
                 ShimLauncher.cleanup(b);
+                NamespacePins.remove(podNamespaces(b));
             }
             Cgroups.host().open(cgroupParent).remove(Duration.ofSeconds(10));
             deleteTree(scratch);
@@ -232,11 +237,21 @@ public final class AotTraining {
         }
         b.addMounts(Mount.newBuilder().setSource("tmpfs").setDestination("/tmp").setType("tmpfs")
                 .addAllOptions(List.of("nosuid", "nodev", "size=1m")));
-        for (var t : List.of(NamespaceRef.Type.PID, NamespaceRef.Type.MOUNT, NamespaceRef.Type.IPC,
-                NamespaceRef.Type.UTS, NamespaceRef.Type.NET)) {
-            b.addNamespaces(NamespaceRef.newBuilder().setType(t));
-        }
+        // As kubelet's containers are: in new PID and mount namespaces, in the pod's network, IPC
+        // and UTS namespaces, which the agent pins (joining them is a path of its own to train).
+        b.addNamespaces(NamespaceRef.newBuilder().setType(NamespaceRef.Type.PID));
+        b.addNamespaces(NamespaceRef.newBuilder().setType(NamespaceRef.Type.MOUNT));
+        Map<Namespace, Path> pins = NamespacePins.create(podNamespaces(bundle), Set.of(Namespace.NET, Namespace.IPC,
+                Namespace.UTS), "aot-" + id);
+        b.addNamespaces(NamespaceRef.newBuilder().setType(NamespaceRef.Type.NET).setPath(pins.get(Namespace.NET).toString()));
+        b.addNamespaces(NamespaceRef.newBuilder().setType(NamespaceRef.Type.IPC).setPath(pins.get(Namespace.IPC).toString()));
+        b.addNamespaces(NamespaceRef.newBuilder().setType(NamespaceRef.Type.UTS).setPath(pins.get(Namespace.UTS).toString()));
         return b.build();
+    }
+
+    /** Where the pod namespaces of the container in {@code bundle} are pinned: beside it, not in it. */
+    private static Path podNamespaces(Path bundle) {
+        return bundle.resolveSibling(bundle.getFileName() + "-pod-ns");
     }
 
     private static Path rootfsLayer(Path layer, Path busybox) throws IOException {
