@@ -45,14 +45,18 @@ public final class ShimJvm {
     public static final String AOT_CACHE = "shim.aot";
 
     /**
-     * The tuned flags, without class path and main class. NewRatio=1: half of the 4 MiB heap is
-     * young. Creating a container allocates more than the default third's eden holds, even an
-     * empty one, and the young GC that then stopped every thread for 2-4 ms fell in the middle of
-     * CreateContainer; with this eden it needs none (GC log of 6 pooled shims: no GC from adoption
-     * to running). PSS per shim with KSM: 6.3 MiB (6.8-7.0 before; bin/bench pods).
+     * The tuned flags, without class path and main class. A 3 MiB young generation in a 5 MiB
+     * heap: creating a container allocates more than the 1.3 MiB one of a 4 MiB heap's default
+     * third holds, even an empty one, and the young GC that then stopped every thread for 2-4 ms
+     * fell in the middle of CreateContainer; with this eden it needs none (GC log of pooled
+     * shims: no GC from adoption to running). NewSize rather than a ratio: the old generation
+     * keeps its default share of -Xmx, which an exec's 16 MiB of captured output needs. Not
+     * more young than that: with 1 MiB of old generation at start the JVM refused the AOT cache
+     * (the build's check that a shim starts with -XX:AOTMode=on failed). PSS per shim with KSM: 6.0-6.4 MiB (6.8-7.0 with the
+     * 4 MiB heap; bin/bench pods).
      */
     public static final List<String> FLAGS = List.of(
-            "-XX:+UseSerialGC", "-Xms4m", "-Xmx64m", "-XX:NewRatio=1", "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1",
+            "-XX:+UseSerialGC", "-Xms5m", "-Xmx64m", "-XX:NewSize=3m", "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1",
             "-XX:+UseCompactObjectHeaders", "-Xss512k", "-XX:ReservedCodeCacheSize=16m", "-XX:MaxMetaspaceSize=64m",
             "-XX:-UsePerfData", "-XX:+DisableAttachMechanism", "--enable-native-access=ALL-UNNAMED",
             "--sun-misc-unsafe-memory-access=allow",

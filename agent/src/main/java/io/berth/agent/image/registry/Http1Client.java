@@ -126,17 +126,6 @@ final class Http1Client {
         }
     }
 
-    /** Closes the idle connections. */
-    void closeIdle() {
-        lock.lock();
-        try {
-            idle.values().forEach(q -> q.forEach(Connection::close));
-            idle.clear();
-        } finally {
-            lock.unlock();
-        }
-    }
-
     private record Exchange(Connection conn, int status, HttpHeaders headers, Body body) {
     }
 
