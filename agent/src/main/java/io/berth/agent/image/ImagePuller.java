@@ -29,6 +29,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.Semaphore;
@@ -434,14 +435,20 @@ public final class ImagePuller {
     }
 
     /** Step 4 for every layer of {@code m}; returns how many this pull had to download (or wait for). */
+    /**
+     * A thread per layer being pulled (at most max_concurrent_downloads of them download at once),
+     * kept for the next pull rather than started anew. Platform threads: hashing, tar parsing and
+     * writing are CPU-bound, and virtual threads are not time-sliced, so a stage waking up would
+     * wait for a carrier behind them. The OS schedules these fairly.
+     */
+    private static final ExecutorService LAYER_THREADS = Executors.newCachedThreadPool(
+            Thread.ofPlatform().daemon().name("layer-", 0).factory());
+
     private int fetchLayers(ImageRef ref, Manifests.ImageManifest m, CompletableFuture<ConfigFacts> config,
             Source source, Progress progress) {
         metrics.inProgress.inc();
         var fetched = new java.util.concurrent.atomic.AtomicInteger();
-        // Platform threads, one per layer (at most max_concurrent_downloads of them download at once):
-        // hashing, tar parsing and writing are CPU-bound, and virtual threads are not time-sliced,
-        // so a stage waking up would wait for a carrier behind them. The OS schedules these fairly.
-        try (var pool = Executors.newThreadPerTaskExecutor(Thread.ofPlatform().daemon().name("layer-", 0).factory())) {
+        try {
             // Each layer's completion, so that a layer can wait for the ones below it when an entry's
             // parent has to be resolved in the merged view (a lower symlink; see LayerUnpacker).
             var done = new ArrayList<CompletableFuture<Void>>();
@@ -452,7 +459,7 @@ public final class ImagePuller {
             for (int i = 0; i < m.layers().size(); i++) {
                 int index = i;
                 LayerUnpacker.Lowers lowers = () -> lowerDirs(ref, config, done, index);
-                futures.add(pool.submit(() -> {
+                futures.add(LAYER_THREADS.submit(() -> {
                     try {
                         if (layer(ref, m, index, config, source, progress, lowers)) {
                             fetched.incrementAndGet();
