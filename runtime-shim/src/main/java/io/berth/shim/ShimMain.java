@@ -73,9 +73,9 @@ public final class ShimMain {
         if (args.length == 2 && args[0].equals(ShimPool.IDLE_FLAG)) {
             warmUp();
             // The warm-up's garbage goes now, while nothing waits: measured, an idle shim's young
-            // generation was full when its container came, and the GC that followed (3-4 ms, every
-            // thread stopped) fell in the middle of CreateContainer. With an empty eden (and
-            // NewRatio=1, see ShimJvm) a container's creation allocates without one.
+            // generation was full when its container came, and the GC that followed (2-4 ms, every
+            // thread stopped) fell in the middle of CreateContainer. With an empty eden (of 3 MiB,
+            // see ShimJvm.FLAGS) a container's creation allocates without one.
             System.gc();
             Path bundle = IdleShim.awaitAdoption(Path.of(args[1]).toAbsolutePath());
             run(bundle);

@@ -59,7 +59,10 @@ import javax.net.ssl.SSLSocket;
  * response headers and, after that, for each further read of the body.
  */
 final class Http1Client {
-    /** As the JDK client: a reused connection the server has closed meanwhile fails at once; retried once. */
+    /**
+     * A kept-alive connection idle longer than this is closed rather than reused: proxies and load
+     * balancers in front of registries drop idle connections, and a dropped one costs a retry.
+     */
     private static final Duration IDLE_TIMEOUT = Duration.ofSeconds(30);
     private static final int MAX_IDLE_PER_ORIGIN = 8;
     private static final int MAX_HEADER_BYTES = 64 << 10;
@@ -95,7 +98,30 @@ final class Http1Client {
         // A subscriber that notices a stall itself (BlobBody) says so, with its own words, before
         // the socket's guard against one that does not fires.
         x.conn.socket.setSoTimeout((int) Math.min(Integer.MAX_VALUE, 2L * x.conn.socket.getSoTimeout()));
-        HttpResponse.BodySubscriber<T> subscriber = handler.apply(new HttpResponse.ResponseInfo() {
+        HttpResponse.BodySubscriber<T> subscriber;
+        try {
+            subscriber = handler.apply(info(x));
+        } catch (RuntimeException e) {
+            x.body.abort();
+            throw e;
+        }
+        var pump = new Pump<>(x.body, subscriber);
+        subscriber.onSubscribe(pump);
+        PUMP.execute(pump);
+        try {
+            T body = subscriber.getBody().toCompletableFuture().get();
+            return new Response<>(req, x.status, x.headers, body, x.conn.session());
+        } catch (ExecutionException e) {
+            pump.cancel();
+            throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause().toString(), e.getCause());
+        } catch (InterruptedException e) {
+            pump.cancel();
+            throw e;
+        }
+    }
+
+    private static HttpResponse.ResponseInfo info(Exchange x) {
+        return new HttpResponse.ResponseInfo() {
             @Override
             public int statusCode() {
                 return x.status;
@@ -110,20 +136,7 @@ final class Http1Client {
             public HttpClient.Version version() {
                 return HttpClient.Version.HTTP_1_1;
             }
-        });
-        var pump = new Pump<>(x.body, subscriber);
-        subscriber.onSubscribe(pump);
-        PUMP.execute(pump);
-        try {
-            T body = subscriber.getBody().toCompletableFuture().get();
-            return new Response<>(req, x.status, x.headers, body, x.conn.session());
-        } catch (ExecutionException e) {
-            pump.cancel();
-            throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause().toString(), e.getCause());
-        } catch (InterruptedException e) {
-            pump.cancel();
-            throw e;
-        }
+        };
     }
 
     private record Exchange(Connection conn, int status, HttpHeaders headers, Body body) {
