@@ -16,9 +16,10 @@ import java.util.zip.ZipException;
  * the size of the stream. Nothing is allocated per read. The native memory is freed at the end of
  * the stream, at a failure or at {@link #close()}, whichever comes first.
  *
- * <p>ISA-L decodes each member as raw deflate and computes its CRC-32 ({@code ISAL_GZIP_NO_HDR});
- * the header (FEXTRA, FNAME, FCOMMENT, FHCRC checked) and the trailer (CRC-32, ISIZE) are read
- * here, so that a failure can say which check failed. As the JDK's GZIPInputStream does (JDK 23+,
+ * <p>ISA-L decodes each member as raw deflate and computes its CRC-32 ({@code ISAL_GZIP_NO_HDR}),
+ * unless the caller checks the output against a digest anyway; the header (FEXTRA, FNAME,
+ * FCOMMENT, FHCRC checked) and the trailer (CRC-32, ISIZE) are read here, so that a failure can
+ * say which check failed. As the JDK's GZIPInputStream does (JDK 23+,
  * {@code readTrailer}): concatenated members are decoded one after the other; after a member, the
  * end of the input ends the stream, and so does anything that is not a complete, valid member
  * header (trailing garbage is ignored); a valid header followed by bad or missing deflate data
@@ -208,10 +209,9 @@ final class IsalGzipInputStream extends InputStream {
         }
         long crc = trailer & 0xffffffffL;
         long isize = trailer >>> 32;
-        long actualCrc = checkCrc ? isal.crc() : crc;
-        if (crc != actualCrc) {
+        if (checkCrc && crc != isal.crc()) {
             throw new ZipException(where() + ": CRC-32 mismatch: the trailer says " + String.format("%08x", crc)
-                    + ", the inflated data has " + String.format("%08x", actualCrc));
+                    + ", the inflated data has " + String.format("%08x", isal.crc()));
         }
         if (isize != (memberBytes & 0xffffffffL)) {
             throw new ZipException(where() + ": ISIZE mismatch: the trailer says " + isize
