@@ -35,6 +35,7 @@ class Http1ClientTest {
 
     private final List<String> requests = new CopyOnWriteArrayList<>();
     private final AtomicInteger connections = new AtomicInteger();
+    private final List<Socket> accepted = new CopyOnWriteArrayList<>();
     private ServerSocket server;
     private Thread acceptor;
 
@@ -44,6 +45,7 @@ class Http1ClientTest {
             while (!server.isClosed()) {
                 try {
                     Socket s = server.accept();
+                    accepted.add(s);
                     connections.incrementAndGet();
                     Thread.ofPlatform().daemon().start(() -> converse(s, responder));
                 } catch (IOException closed) {
@@ -101,6 +103,9 @@ class Http1ClientTest {
         if (server != null) {
             server.close();
             acceptor.join(5000);
+        }
+        for (Socket s : accepted) {
+            s.close(); // ends the conversations the client's pool still holds open
         }
     }
 
