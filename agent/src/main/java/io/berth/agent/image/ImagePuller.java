@@ -434,7 +434,6 @@ public final class ImagePuller {
         return out;
     }
 
-    /** Step 4 for every layer of {@code m}; returns how many this pull had to download (or wait for). */
     /**
      * A thread per layer being pulled (at most max_concurrent_downloads of them download at once),
      * kept for the next pull rather than started anew. Platform threads: hashing, tar parsing and
@@ -444,6 +443,7 @@ public final class ImagePuller {
     private static final ExecutorService LAYER_THREADS = Executors.newCachedThreadPool(
             Thread.ofPlatform().daemon().name("layer-", 0).factory());
 
+    /** Step 4 for every layer of {@code m}; returns how many this pull had to download (or wait for). */
     private int fetchLayers(ImageRef ref, Manifests.ImageManifest m, CompletableFuture<ConfigFacts> config,
             Source source, Progress progress) {
         metrics.inProgress.inc();
