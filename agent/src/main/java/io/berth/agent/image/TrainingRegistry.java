@@ -3,7 +3,6 @@ package io.berth.agent.image;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.berth.agent.image.registry.Platform;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetAddress;
@@ -12,7 +11,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.zip.GZIPInputStream;
 
 /**
  * A registry of one image for the agent's AOT training run (the build, not a node): the
@@ -44,15 +42,13 @@ public final class TrainingRegistry implements AutoCloseable {
 
     /** Serves an image whose one layer is {@code layerBytes} of tar (gzip'd) on a free loopback port. */
     public static TrainingRegistry start(int layerBytes) throws IOException {
-        byte[] layer = WarmUpLayer.gzip(layerBytes);
-        byte[] tar;
-        try (var in = new GZIPInputStream(new ByteArrayInputStream(layer))) {
-            tar = in.readAllBytes();
-        }
+        var tarDigest = Digest.messageDigest("sha256");
+        byte[] layer = WarmUpLayer.gzip(layerBytes, tarDigest);
+        Digest diffId = Digest.of("sha256", tarDigest);
         Platform host = Platform.host();
         byte[] config = ("{\"architecture\":\"" + host.architecture() + "\",\"os\":\"" + host.os()
                 + "\",\"config\":{\"Cmd\":[\"/bin/sh\"]},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\""
-                + Digest.sha256(tar) + "\"]}}").getBytes(StandardCharsets.UTF_8);
+                + diffId + "\"]}}").getBytes(StandardCharsets.UTF_8);
         String configDigest = Digest.sha256(config).toString();
         String layerDigest = Digest.sha256(layer).toString();
         byte[] manifest = ("{\"schemaVersion\":2,\"mediaType\":\"" + MANIFEST_TYPE + "\",\"config\":{\"mediaType\":"

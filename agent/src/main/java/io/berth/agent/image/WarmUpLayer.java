@@ -2,8 +2,11 @@ package io.berth.agent.image;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.security.DigestOutputStream;
+import java.security.MessageDigest;
 import java.util.SplittableRandom;
 import java.util.zip.Deflater;
 import java.util.zip.GZIPOutputStream;
@@ -19,12 +22,18 @@ final class WarmUpLayer {
     }
 
     static byte[] gzip(int bytes) {
+        return gzip(bytes, null);
+    }
+
+    /** As {@link #gzip(int)}, with {@code tarDigest} (null: none) updated with the tar as it is written. */
+    static byte[] gzip(int bytes, MessageDigest tarDigest) {
         var out = new ByteArrayOutputStream(bytes / 2);
-        try (var gz = new GZIPOutputStream(out, 64 << 10) {
+        try (var zipped = new GZIPOutputStream(out, 64 << 10) {
             {
                 def.setLevel(Deflater.BEST_SPEED);
             }
         }) {
+            OutputStream gz = tarDigest == null ? zipped : new DigestOutputStream(zipped, tarDigest);
             // 64 KiB of random text, repeated: beyond deflate's 32 KiB window, so still mostly
             // literals to decode, and cheap to make in a JVM that has compiled nothing yet.
             var random = new SplittableRandom(42);

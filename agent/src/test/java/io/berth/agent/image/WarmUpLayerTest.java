@@ -25,4 +25,12 @@ class WarmUpLayerTest {
         }
         assertNull(tar.next(), "the archive ends after its four files");
     }
+
+    @Test
+    void theDigestGivenIsTheTarsSha256() throws Exception {
+        var tarDigest = Digest.messageDigest("sha256");
+        byte[] layer = WarmUpLayer.gzip(1 << 20, tarDigest);
+        byte[] tar = new GZIPInputStream(new ByteArrayInputStream(layer)).readAllBytes();
+        assertEquals(Digest.sha256(tar), Digest.of("sha256", tarDigest));
+    }
 }
