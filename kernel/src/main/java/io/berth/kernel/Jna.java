@@ -8,7 +8,10 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The one way berth binds native code through JNA: {@link #registerLibc} and {@link #library}.
+ * The one way berth binds native code through JNA: {@link #library} (functions looked up and
+ * called through {@code com.sun.jna.Function}, as {@code Libc} does for everything a shim calls)
+ * and {@link #registerLibc} (direct mapping, for the agent's hot per-file and netlink calls; its
+ * first use costs a JVM tens of milliseconds, see {@code Libc}).
  *
  * <p>On Linux, JNA's {@code NativeLibrary} runs {@code /sbin/ldconfig -p} in its static
  * initialiser to learn the library directories, unless the system property

@@ -1,5 +1,6 @@
 package io.berth.shim;
 
+import io.berth.kernel.Errno;
 import io.berth.kernel.Fd;
 import io.berth.kernel.FileOps;
 import io.berth.kernel.SyscallException;
@@ -39,14 +40,18 @@ final class Pump {
                         n = FileOps.read(fd, buf);
                     } catch (SyscallException e) {
                         // EIO: a pty master reads EIO once the last slave fd is closed (pty(7)).
+                        // Anything else cuts the output short: say so in the shim's log.
+                        if (e.errno() != Errno.EIO) Log.warn(name + ": " + e.getMessage());
                         break;
                     }
                     if (n <= 0) break;
                     sink.accept(buf, n);
                 }
                 sink.end();
-            } catch (Exception e) {
-                Log.warn(name + ": " + e.getMessage());
+            } catch (Exception | Error e) {
+                // An Error too (an OutOfMemoryError in a sink): the thread would end with the
+                // output cut short and nothing in the shim's log to say why.
+                Log.warn(name + ": " + e);
             }
         });
     }

@@ -6,8 +6,9 @@ import com.sun.jna.Pointer;
 /**
  * Raw glibc socket entry points for netlink(7). Package-private: everything else goes through the
  * checked wrappers in {@link NetlinkSyscalls}. Declaring {@link LastErrorException} makes JNA
- * capture errno right after the call, on the same thread (same pattern as io.berth.kernel.Libc,
- * which is package-private to its own package), and bound the same way: JNA direct mapping.
+ * capture errno right after the call, on the same thread. Bound with JNA direct mapping, unlike
+ * io.berth.kernel.Libc: only the agent's network plugin calls these, and it pays the mapping's
+ * one-time start-up cost (see Libc) once.
  */
 final class NetlinkLibc {
     static {

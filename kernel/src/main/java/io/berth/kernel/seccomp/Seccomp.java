@@ -1,8 +1,10 @@
 package io.berth.kernel.seccomp;
 
+import com.sun.jna.Function;
 import com.sun.jna.LastErrorException;
 import com.sun.jna.Memory;
 import com.sun.jna.Pointer;
+import io.berth.kernel.Jna;
 import io.berth.kernel.SyscallException;
 
 /**
@@ -14,13 +16,9 @@ public final class Seccomp {
     private static final long SYS_SECCOMP = 317;
     private static final long SECCOMP_SET_MODE_FILTER = 1;
 
-    /** syscall(2), bound by JNA direct mapping (no proxy class; see io.berth.kernel.Libc). */
+    /** syscall(2) as a JNA function (see io.berth.kernel.Libc for why not direct mapping). */
     private static final class C {
-        static {
-            io.berth.kernel.Jna.registerLibc(C.class);
-        }
-
-        static native long syscall(long number, long a1, long a2, long a3) throws LastErrorException;
+        static final Function SYSCALL = Jna.library("c").getFunction("syscall", Function.THROW_LAST_ERROR);
     }
 
     private Seccomp() {
@@ -32,7 +30,7 @@ public final class Seccomp {
             prog.write(0, filter, 0, filter.length);
             fprog.setShort(0, (short) n); // struct sock_fprog { unsigned short len; struct sock_filter *filter; }
             fprog.setPointer(8, prog);
-            C.syscall(SYS_SECCOMP, SECCOMP_SET_MODE_FILTER, 0, Pointer.nativeValue(fprog));
+            C.SYSCALL.invokeLong(new Object[] {SYS_SECCOMP, SECCOMP_SET_MODE_FILTER, 0L, Pointer.nativeValue(fprog)});
         } catch (LastErrorException e) {
             throw new SyscallException("seccomp", "SECCOMP_SET_MODE_FILTER (" + n + " instructions)", e.getErrorCode());
         }
