@@ -125,20 +125,7 @@ final class ImageSuite implements Suite {
 
     /** {@code tool -d -c} of each layer blob, {@code parallel} processes at a time, output discarded. */
     private static double[] decompress(Built b, int runs, int parallel, String tool) throws IOException, InterruptedException {
-        double[] ms = new double[runs];
-        for (int r = 0; r < runs; r++) {
-            long t0 = System.nanoTime();
-            var running = new java.util.ArrayDeque<Process>();
-            for (String d : b.layerDigests()) {
-                if (running.size() == parallel) await(running.poll(), tool);
-                Path blob = b.layout().resolve("blobs/sha256/" + d.substring(7));
-                running.add(new ProcessBuilder(tool, "-d", "-c").redirectInput(blob.toFile())
-                        .redirectOutput(ProcessBuilder.Redirect.DISCARD).start());
-            }
-            while (!running.isEmpty()) await(running.poll(), tool);
-            ms[r] = (System.nanoTime() - t0) / 1e6;
-        }
-        return ms;
+        return perLayer(b, runs, parallel, null, (blob, i) -> new ProcessBuilder(tool, "-d", "-c").redirectInput(blob.toFile()));
     }
 
     /**
@@ -148,30 +135,44 @@ final class ImageSuite implements Suite {
      * skips recently freed inodes: both figures pay it alike).
      */
     private static double[] extract(Built b, Path dir, int runs, int parallel) throws IOException, InterruptedException {
+        return perLayer(b, runs, parallel, dir, (blob, i) -> new ProcessBuilder("tar", "-x", "-I", "igzip", "-f",
+                blob.toString(), "-C", Files.createDirectories(dir.resolve(Integer.toString(i))).toString()));
+    }
+
+    /** The command for the {@code index}th layer blob of an image. */
+    @FunctionalInterface
+    private interface LayerCommand {
+        ProcessBuilder of(Path blob, int index) throws IOException;
+    }
+
+    /**
+     * Runs {@code command}'s process for every layer blob of {@code b}, {@code parallel} at a time,
+     * stdout discarded; {@code runs} times, deleting {@code scratch} (when not null) after each.
+     * Returns each run's milliseconds.
+     */
+    private static double[] perLayer(Built b, int runs, int parallel, Path scratch, LayerCommand command)
+            throws IOException, InterruptedException {
         double[] ms = new double[runs];
         for (int r = 0; r < runs; r++) {
             long t0 = System.nanoTime();
             var running = new java.util.ArrayDeque<Process>();
             int i = 0;
             for (String d : b.layerDigests()) {
-                if (running.size() == parallel) await(running.poll(), "tar");
-                Path blob = b.layout().resolve("blobs/sha256/" + d.substring(7));
-                Path into = Files.createDirectories(dir.resolve(Integer.toString(i++)));
-                running.add(new ProcessBuilder("tar", "-x", "-I", "igzip", "-f", blob.toString(), "-C", into.toString())
-                        .redirectOutput(ProcessBuilder.Redirect.DISCARD).start());
+                if (running.size() == parallel) await(running.poll());
+                ProcessBuilder pb = command.of(b.layout().resolve("blobs/sha256/" + d.substring(7)), i++);
+                running.add(pb.redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                        .redirectError(ProcessBuilder.Redirect.INHERIT).start());
             }
-            while (!running.isEmpty()) await(running.poll(), "tar");
+            while (!running.isEmpty()) await(running.poll());
             ms[r] = (System.nanoTime() - t0) / 1e6;
-            if (new ProcessBuilder("rm", "-rf", dir.toString()).start().waitFor() != 0) {
-                throw new IOException("rm -rf " + dir + " failed");
-            }
+            if (scratch != null) await(new ProcessBuilder("rm", "-rf", scratch.toString()).start());
         }
         return ms;
     }
 
-    private static void await(Process p, String tool) throws IOException, InterruptedException {
+    private static void await(Process p) throws IOException, InterruptedException {
         if (p.waitFor() != 0) {
-            throw new IOException(tool + " exited with " + p.exitValue());
+            throw new IOException(p.info().command().orElse("a process") + " exited with " + p.exitValue());
         }
     }
 
