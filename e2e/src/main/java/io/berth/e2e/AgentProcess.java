@@ -63,6 +63,15 @@ public final class AgentProcess implements AutoCloseable {
     }
 
     public static AgentProcess launch(Path dir, Path socket, int httpPort, String... extraFlags) throws IOException {
+        return launch(List.of(), dir, socket, httpPort, extraFlags);
+    }
+
+    /**
+     * Launches an agent under {@code dir} through {@code wrapper}, a command that ends by exec'ing
+     * the arguments after it (so that the agent keeps the pid this handle signals); empty: none.
+     */
+    public static AgentProcess launch(List<String> wrapper, Path dir, Path socket, int httpPort, String... extraFlags)
+            throws IOException {
         Path lib = home().resolve("agent/target/lib");
         if (!Files.isRegularFile(lib.resolve("berth-agent.jar"))) {
             throw new IllegalStateException(lib + "/berth-agent.jar is missing: run ./mvnw package first");
@@ -71,7 +80,8 @@ public final class AgentProcess implements AutoCloseable {
             if (ksmFound == null) ksmFound = MemorySharing.ksm();
         }
         String java = ProcessHandle.current().info().command().orElse("java");
-        var cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED",
+        var cmd = new ArrayList<>(wrapper);
+        cmd.addAll(List.of(java, "--enable-native-access=ALL-UNNAMED",
                 "-XX:+UseCompactObjectHeaders"));
         // As bin/berth runs it: with the AOT cache the build made, unless a jar is newer than it.
         if (aotCacheIsFresh(lib)) {
@@ -118,7 +128,13 @@ public final class AgentProcess implements AutoCloseable {
 
     /** Launches an agent and waits until it answers Version on its socket. */
     public static AgentProcess start(Path dir, String... extraFlags) throws IOException, InterruptedException {
-        var agent = launch(dir, extraFlags);
+        return start(List.of(), dir, extraFlags);
+    }
+
+    /** {@link #start(Path, String...)} through {@code wrapper} (see {@link #launch(List, Path, Path, int, String...)}). */
+    public static AgentProcess start(List<String> wrapper, Path dir, String... extraFlags)
+            throws IOException, InterruptedException {
+        var agent = launch(wrapper, dir, dir.resolve("run/berth.sock"), freePort(), extraFlags);
         agent.awaitReady(Duration.ofSeconds(60));
         return agent;
     }

@@ -1,5 +1,6 @@
 package io.berth.shim;
 
+import static io.berth.shim.HeldChild.await;
 import static io.berth.shim.Steps.step;
 
 import io.berth.kernel.Fd;
@@ -83,6 +84,10 @@ final class Container {
 
     ContainerSpec spec() {
         return spec;
+    }
+
+    Cgroups cgroups() {
+        return cgroups;
     }
 
     Cgroup cgroup() {
@@ -171,7 +176,7 @@ final class Container {
                 int tid = await(spawner.started, "start the spawner");
                 step("move the spawner thread " + tid + " into cgroup " + cgPath, () -> cgroup.addThread(tid));
             }
-            spawner.placed.complete(null);
+            spawner.placed.complete(cgroup.containerView());
         } catch (IOException e) {
             cgroupFailure = e;
             spawner.placed.completeExceptionally(e);
@@ -182,7 +187,7 @@ final class Container {
             Spawner.Ready ready = await(spawner.ready, "set up the container");
             ptyMaster = ready.ptyMaster();
             spawnerTid = ready.tid();
-            pid = findChild(spawnerTid);
+            pid = HeldChild.find(spawnerTid, spawner.spawned);
             Log.mark("child");
         } catch (IOException | RuntimeException e) {
             if (cgroupFailure != null) e.addSuppressed(cgroupFailure);
@@ -257,41 +262,6 @@ final class Container {
         };
     }
 
-    private <T> T await(CompletableFuture<T> f, String what) throws IOException {
-        try {
-            return f.get(60, TimeUnit.SECONDS);
-        } catch (java.util.concurrent.ExecutionException e) {
-            Throwable c = e.getCause();
-            throw new IOException(c.getMessage(), c);
-        } catch (java.util.concurrent.TimeoutException e) {
-            throw new IOException(what + ": timed out after 60 s");
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException(what + ": interrupted");
-        }
-    }
-
-    /** The child of the spawner thread: glibc's vfork child appears in its task's children list. */
-    private int findChild(int tid) throws IOException {
-        Path children = Path.of("/proc/self/task/" + tid + "/children");
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (true) {
-            String s = Files.exists(children) ? Files.readString(children).trim() : "";
-            if (!s.isEmpty()) {
-                return Integer.parseInt(s.split("\\s+")[0]);
-            }
-            if (spawner.spawned.isDone()) {
-                // posix_spawn already failed (e.g. the gate could not be opened) or returned.
-                return await(spawner.spawned, "spawn");
-            }
-            if (System.nanoTime() > deadline) {
-                throw new IOException("spawn: no child of spawner thread " + tid + " after 30 s");
-            }
-            // Not a busy spin: on a 2-CPU node it would compete with the spawner thread itself.
-            java.util.concurrent.locks.LockSupport.parkNanos(200_000);
-        }
-    }
-
     /** The default list plus each of the spec's devices with its own access (empty: rwm). */
     static List<DeviceRule> deviceRules(ContainerSpec spec) {
         var rules = new ArrayList<>(DEFAULT_DEVICE_RULES);
@@ -354,7 +324,7 @@ final class Container {
         }
         Path gate = Path.of("/proc/" + pid + "/root" + Rootfs.GATE);
         Log.mark("start");
-        try (Fd w = openGate(gate)) {
+        try (Fd w = HeldChild.openGate(gate, spawner.spawned)) {
             FileOps.unlink(gate);
         } catch (SyscallException e) {
             throw new IOException("start container " + spec.getId() + ": open start gate " + gate + ": " + e.getMessage(), e);
@@ -371,32 +341,6 @@ final class Container {
         status = State.Status.RUNNING;
         Log.mark("exec");
         Log.timeline("container " + spec.getId() + " started");
-    }
-
-    /**
-     * Opens the write end of the start gate. O_NONBLOCK: a reader blocked in open() counts as a
-     * reader (fifo(7)), and no reader gives ENXIO instead of blocking here for ever. No reader yet
-     * is normal for a moment after CREATED: the held child opens the gate as the first step of its
-     * posix_spawn, which may not have run yet. While it still may (posix_spawn has not returned),
-     * try again; once posix_spawn has failed, the child is gone and ENXIO is the answer.
-     */
-    private Fd openGate(Path gate) {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (true) {
-            try {
-                return Syscalls.open(gate, Syscalls.O_WRONLY | Syscalls.O_NONBLOCK);
-            } catch (SyscallException e) {
-                if (e.errno() != io.berth.kernel.Errno.ENXIO || spawner.spawned.isDone() || System.nanoTime() > deadline) {
-                    throw e;
-                }
-            }
-            try {
-                Thread.sleep(1);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new SyscallException("open", gate + " (interrupted)", io.berth.kernel.Errno.EINTR);
-            }
-        }
     }
 
     State state() {

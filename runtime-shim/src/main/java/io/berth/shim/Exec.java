@@ -26,6 +26,8 @@ import java.util.concurrent.TimeoutException;
  */
 final class Exec {
     static final int OUTPUT_CAP = 16 * 1024 * 1024;
+    /** Numbers the v2 exec gates of this shim. */
+    private static final java.util.concurrent.atomic.AtomicInteger GATES = new java.util.concurrent.atomic.AtomicInteger();
 
     private Exec() {
     }
@@ -98,6 +100,12 @@ final class Exec {
      * Starts {@code args} in the container (env and cwd default to the container's) on a fresh
      * single-use thread, with its stdio set up by {@code stdio}; returns its host pid once it is
      * in the container's cgroup. The caller closes its copies of the child's fds afterwards.
+     *
+     * <p>The process never runs outside the cgroup, so it cannot fork a child that stays out of
+     * its limits and device rules. On v1 the thread moves into the cgroup and the child is born
+     * there. v2 cannot move one thread of a domain cgroup: there the child is held before exec at
+     * a start gate of its own (a FIFO in the container's /dev, as the container's process is at
+     * create), placed by pid, and let go.
      */
     static int start(Container c, List<String> args, List<String> reqEnv, String reqCwd,
             java.util.function.Consumer<Spawn> stdio) throws IOException {
@@ -105,34 +113,40 @@ final class Exec {
         List<String> env = !reqEnv.isEmpty() ? reqEnv : c.spec().getProcess().getEnvList();
         String cwd = !reqCwd.isEmpty() ? reqCwd
                 : c.spec().getProcess().getCwd().isEmpty() ? "/" : c.spec().getProcess().getCwd();
+        boolean v2 = c.cgroups().isV2();
+        String gate = v2 ? Rootfs.GATE + "-exec-" + GATES.incrementAndGet() : null;
+        Path gateOnHost = v2 ? Path.of("/proc/" + target + "/root" + gate) : null;
+        if (v2) {
+            FileOps.mknod(gateOnHost, FileOps.S_IFIFO | 0600, 0);
+            FileOps.chown(gateOnHost, c.security().uid(), c.security().gid());
+        }
+        var tid = new CompletableFuture<Integer>();
         var spawned = new CompletableFuture<Integer>();
-        boolean v2 = isV2(c);
         Thread.ofPlatform().name("exec-" + c.spec().getId()).daemon(true).start(() -> {
             try {
-                spawned.complete(spawnInside(c, target, args, env, cwd, stdio, v2));
+                tid.complete(Syscalls.gettid());
+                spawned.complete(spawnInside(c, target, args, env, cwd, gate, stdio));
             } catch (Throwable t) {
                 spawned.completeExceptionally(t);
             }
         });
-        int pid;
         try {
-            pid = spawned.get(30, TimeUnit.SECONDS);
-        } catch (Exception e) {
-            Throwable cause = e instanceof java.util.concurrent.ExecutionException ? e.getCause() : e;
-            throw new IOException("exec " + args + " in " + c.spec().getId() + ": " + cause.getMessage(), cause);
-        }
-        if (v2) {
-            // cgroup v2 cannot move one thread; place the exec'd process by pid.
-            c.cgroup().addProcess(pid);
-        }
-        return pid;
-    }
-
-    private static boolean isV2(Container c) {
-        try {
-            return io.berth.kernel.cgroup.Cgroups.host().isV2();
-        } catch (IOException e) {
-            return false;
+            if (!v2) {
+                return HeldChild.await(spawned, "exec " + args);
+            }
+            int pid = HeldChild.find(HeldChild.await(tid, "exec " + args), spawned);
+            try {
+                c.cgroup().addProcess(pid);
+                HeldChild.openGate(gateOnHost, spawned).close();
+                return HeldChild.await(spawned, "exec " + args);
+            } catch (IOException | RuntimeException e) {
+                Syscalls.kill(pid, 9);
+                throw e;
+            }
+        } catch (IOException | RuntimeException e) {
+            throw new IOException("exec " + args + " in " + c.spec().getId() + ": " + e.getMessage(), e);
+        } finally {
+            if (v2) FileOps.unlink(gateOnHost);
         }
     }
 
@@ -144,10 +158,13 @@ final class Exec {
         }
     }
 
-    /** On the fresh exec thread: cgroup (v1 thread move), namespaces (mount last), security, spawn. */
+    /**
+     * On the fresh exec thread: cgroup (v1 thread move), namespaces (mount last), security, spawn;
+     * with a {@code gate} (v2), the child waits at it before exec.
+     */
     private static int spawnInside(Container c, int target, List<String> args, List<String> env, String cwd,
-            java.util.function.Consumer<Spawn> stdio, boolean v2) throws IOException {
-        if (!v2) {
+            String gate, java.util.function.Consumer<Spawn> stdio) throws IOException {
+        if (gate == null) {
             // v1: move this thread into the container's cgroups; the child is born there, with no
             // window in which it runs outside its limits. The thread exits right after.
             c.cgroup().addThread(Syscalls.gettid());
@@ -169,6 +186,9 @@ final class Exec {
         Path exe = Spawner.lookPath(args.getFirst(), env);
         c.security().applyToThisThread();
         var spawn = new Spawn();
+        if (gate != null) {
+            spawn.open(3, gate, Syscalls.O_RDONLY, 0).close(3);
+        }
         stdio.accept(spawn);
         return spawn.spawn(exe, args, env);
     }

@@ -15,6 +15,7 @@ import static io.berth.kernel.MountFlags.MS_STRICTATIME;
 import io.berth.kernel.FileOps;
 import io.berth.kernel.MountFlags;
 import io.berth.kernel.Syscalls;
+import io.berth.kernel.cgroup.Cgroup;
 import io.berth.shim.api.ContainerSpec;
 import io.berth.shim.api.Device;
 import io.berth.shim.api.Mount;
@@ -34,6 +35,7 @@ import java.util.stream.Stream;
  */
 final class Rootfs {
     static final String GATE = "/dev/.berth-start";
+    static final Path CGROUP_MOUNT = Path.of("/sys/fs/cgroup");
 
     private final ContainerSpec spec;
     private final Path root;
@@ -173,6 +175,45 @@ final class Rootfs {
     void mountSys() {
         long ro = spec.getPrivileged() ? 0 : MS_RDONLY;
         Syscalls.mount("sysfs", root.resolve("sys"), "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | ro, null);
+    }
+
+    /**
+     * /sys/fs/cgroup as runc mounts it for a container without a cgroup namespace: the directories
+     * of the container's own cgroup ({@link Cgroup#containerView}), read-only unless privileged.
+     * A program that sizes itself by its limits (a JVM's heap, a Go runtime's GOMAXPROCS) finds
+     * them where the mount table and /proc/self/cgroup say. On v1 the hierarchies sit in a small
+     * tmpfs, itself read-only once they are in. Skipped when a spec mount covers /sys/fs/cgroup.
+     */
+    void mountCgroups(List<Cgroup.ViewEntry> view) throws IOException {
+        for (Mount m : spec.getMountsList()) {
+            Path dest = Path.of(m.getDestination()).normalize();
+            if (dest.getNameCount() > 0 && CGROUP_MOUNT.startsWith(dest)) {
+                return;
+            }
+        }
+        Path target = root.resolve(CGROUP_MOUNT.toString().substring(1));
+        long flags = MS_NOSUID | MS_NODEV | MS_NOEXEC | (spec.getPrivileged() ? 0 : MS_RDONLY);
+        if (view.size() == 1 && view.getFirst().name().isEmpty()) {
+            bind(view.getFirst().source(), target, flags);
+            return;
+        }
+        Syscalls.mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755,size=64k");
+        for (Cgroup.ViewEntry e : view) {
+            Path at = target.resolve(e.name());
+            if (e.link() != null) {
+                Files.createSymbolicLink(at, Path.of(e.link()));
+            } else {
+                Files.createDirectory(at);
+                bind(e.source(), at, flags);
+            }
+        }
+        Syscalls.mount(null, target, null, MS_REMOUNT | flags, null);
+    }
+
+    /** A bind mount with {@code flags}, which only a remount of the bind applies (mount(2)). */
+    private static void bind(Path source, Path target, long flags) {
+        Syscalls.mount(source.toString(), target, null, MS_BIND, null);
+        Syscalls.mount(null, target, null, MS_BIND | MS_REMOUNT | flags, null);
     }
 
     /** The spec's mounts (CRI volumes, /etc/hosts, /etc/resolv.conf, /etc/hostname, ...). */

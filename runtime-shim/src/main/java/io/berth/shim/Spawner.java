@@ -14,6 +14,7 @@ import io.berth.kernel.Namespace;
 import io.berth.kernel.Processes;
 import io.berth.kernel.Spawn;
 import io.berth.kernel.Syscalls;
+import io.berth.kernel.cgroup.Cgroup;
 import io.berth.shim.api.ContainerSpec;
 import io.berth.shim.api.NamespaceRef;
 import java.io.IOException;
@@ -44,11 +45,12 @@ final class Spawner implements Runnable {
     /** The spawner thread's tid, as soon as it runs. */
     final CompletableFuture<Integer> started = new CompletableFuture<>();
     /**
-     * Completed by the shim once the container's cgroup is ready for the child: on cgroup v1 this
-     * thread has been moved into it, so the child is born there. The spawner waits for it after
-     * building the rootfs (the cgroup is made meanwhile) and fails with its failure.
+     * Completed by the shim once the container's cgroup is ready for the child, with what the
+     * container is shown of it at /sys/fs/cgroup: on cgroup v1 this thread has been moved into it,
+     * so the child is born there. The spawner waits for it after building the rest of the rootfs
+     * (the cgroup is made meanwhile) and fails with its failure.
      */
-    final CompletableFuture<Void> placed = new CompletableFuture<>();
+    final CompletableFuture<List<Cgroup.ViewEntry>> placed = new CompletableFuture<>();
     final CompletableFuture<Ready> ready = new CompletableFuture<>();
     final CompletableFuture<Integer> spawned = new CompletableFuture<>();
 
@@ -113,7 +115,6 @@ final class Spawner implements Runnable {
             int tid = Syscalls.gettid();
             started.complete(tid);
             Fd master = setUp();
-            placed.join();
             ready.complete(new Ready(tid, master));
             int pid = spawn(master);
             spawned.complete(pid);
@@ -174,6 +175,9 @@ final class Spawner implements Runnable {
             }
         });
         Log.mark("mounts");
+        List<Cgroup.ViewEntry> cgroupView = placed.join();
+        step("mount /sys/fs/cgroup in " + rootfs, () -> rfs.mountCgroups(cgroupView));
+        Log.mark("cgroupfs");
         // pivot_root(".", ".") then detach the old root stacked on top (pivot_root(2) NOTES).
         step("pivot_root to " + rootfs, () -> {
             FileOps.chdir(rootfs);

@@ -140,6 +140,34 @@ class PodsIT {
         assertNotEquals(0, s.getExitCode());
     }
 
+    /**
+     * /sys/fs/cgroup inside shows the container's own cgroup in each v1 hierarchy, read-only, where
+     * /proc/self/cgroup and the mount table say: what a JVM or Go runtime reads to size itself.
+     */
+    @Test
+    void aContainerSeesItsOwnLimitsReadOnlyUnderSysFsCgroup() throws Exception {
+        String pod = runPod("cgview");
+        String id = pods.run(pod, pods.container("view", "sleep", "3600").setLinux(LinuxContainerConfig.newBuilder()
+                .setResources(LinuxContainerResources.newBuilder().setMemoryLimitInBytes(48L * 1024 * 1024)
+                        .setCpuQuota(50_000).setCpuPeriod(100_000))
+                .setSecurityContext(LinuxContainerSecurityContext.newBuilder().setNamespaceOptions(NAMESPACES))));
+        assertEquals(Long.toString(48L * 1024 * 1024), pods.exec(id, "cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes").strip());
+        assertEquals("50000", pods.exec(id, "cat", "/sys/fs/cgroup/cpu/cpu.cfs_quota_us").strip());
+        // The same cgroup as the host's: the container's process is listed in it.
+        assertEquals("1", pods.exec(id, "head", "-n", "1", "/sys/fs/cgroup/pids/cgroup.procs").strip());
+        String self = pods.exec(id, "cat", "/proc/self/cgroup");
+        String memoryPath = self.lines().filter(l -> l.split(":")[1].equals("memory")).findFirst().orElseThrow().split(":", 3)[2];
+        assertTrue(memoryPath.endsWith("/" + id), self);
+        String mountinfo = pods.exec(id, "cat", "/proc/self/mountinfo");
+        String memoryMount = mountinfo.lines().filter(l -> l.split(" ")[4].equals("/sys/fs/cgroup/memory")).findFirst()
+                .orElseThrow(() -> new AssertionError(mountinfo));
+        assertEquals(memoryPath, memoryMount.split(" ")[3], "the mount's root is the container's cgroup: " + memoryMount);
+        var write = pods.execResult(id, "sh", "-c", "echo 1 > /sys/fs/cgroup/pids/pids.max");
+        assertNotEquals(0, write.getExitCode());
+        assertTrue(write.getStderr().toStringUtf8().contains("Read-only file system"), write.getStderr().toStringUtf8());
+        assertTrue(pods.exec(id, "ls", "/sys/fs/cgroup").contains("systemd"), "every hierarchy, the named one too");
+    }
+
     @Test
     void aDroppedCapabilityIsReallyGone() throws Exception {
         String pod = runPod("caps");

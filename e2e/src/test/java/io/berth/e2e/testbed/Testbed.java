@@ -7,6 +7,7 @@ import io.berth.cri.v1.RemovePodSandboxRequest;
 import io.berth.e2e.AgentProcess;
 import io.berth.e2e.CriClient;
 import io.berth.e2e.fixtures.CgroupParent;
+import io.berth.e2e.fixtures.CgroupV2Host;
 import io.berth.e2e.fixtures.TestImages;
 import io.berth.e2e.fixtures.TestRegistry;
 import java.io.IOException;
@@ -35,6 +36,7 @@ import org.junit.jupiter.api.extension.ExtensionContext;
 public final class Testbed implements BeforeAllCallback, AfterAllCallback, AutoCloseable {
     private final String name;
     private final String agentConfig;
+    private final List<String> agentWrapper;
     private final String tag = UUID.randomUUID().toString().substring(0, 6);
     private final String cgroupParent;
     private final Pods pods = new Pods(this);
@@ -45,15 +47,16 @@ public final class Testbed implements BeforeAllCallback, AfterAllCallback, AutoC
     private AgentProcess agent;
     private CriClient cri;
 
-    private Testbed(String name, String agentConfig) {
+    private Testbed(String name, String agentConfig, List<String> agentWrapper) {
         this.name = name;
         this.agentConfig = agentConfig;
+        this.agentWrapper = agentWrapper;
         this.cgroupParent = "/berth-e2e-" + name + "-" + tag;
     }
 
     /** A testbed whose cgroup parent and scratch directory carry {@code name} (and a random tag). */
     public static Testbed named(String name) {
-        return new Testbed(name, "");
+        return new Testbed(name, "", List.of());
     }
 
     /**
@@ -61,7 +64,12 @@ public final class Testbed implements BeforeAllCallback, AfterAllCallback, AutoC
      * table (such as {@code stats_interval_seconds}) first, then tables of its own (not {@code [network]}).
      */
     public Testbed withAgentConfig(String config) {
-        return new Testbed(name, config);
+        return new Testbed(name, config, agentWrapper);
+    }
+
+    /** This testbed with its agent on a cgroup v2 node, on this machine too ({@link CgroupV2Host}). */
+    public Testbed onCgroupV2() {
+        return new Testbed(name, agentConfig, CgroupV2Host.agentWrapper());
     }
 
     @Override
@@ -81,7 +89,7 @@ public final class Testbed implements BeforeAllCallback, AfterAllCallback, AutoC
             registry = TestRegistry.start(dir.resolve("registry"));
             image = registry.push(TestImages.busybox(dir.resolve("busybox-layout")), "busybox:e2e");
             agentFlags = TestNetwork.flags(dir, tag, agentConfig);
-            agent = AgentProcess.start(dir.resolve("agent"), agentFlags);
+            agent = AgentProcess.start(agentWrapper, dir.resolve("agent"), agentFlags);
             cri = agent.client();
             cri.images().pullImage(PullImageRequest.newBuilder().setImage(ImageSpec.newBuilder().setImage(image)).build());
         } catch (Exception | Error e) {
@@ -99,7 +107,7 @@ public final class Testbed implements BeforeAllCallback, AfterAllCallback, AutoC
      * and stopped or killed {@link #agent()}; the old client and process are not touched.
      */
     public void restartAgent() throws IOException, InterruptedException {
-        agent = AgentProcess.start(agent.dir(), agentFlags);
+        agent = AgentProcess.start(agentWrapper, agent.dir(), agentFlags);
         cri = agent.client();
     }
 

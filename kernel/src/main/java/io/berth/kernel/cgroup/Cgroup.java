@@ -1,6 +1,7 @@
 package io.berth.kernel.cgroup;
 
 import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 
@@ -46,4 +47,16 @@ public interface Cgroup {
 
     /** Whether the cgroup directory exists in any hierarchy. */
     boolean exists();
+
+    /**
+     * What a container in this cgroup is shown at /sys/fs/cgroup, as runc mounts it without a
+     * cgroup namespace: on v2 this cgroup's directory ({@code name} ""); on v1, per hierarchy, this
+     * cgroup's directory in it at the hierarchy's name, and the host's links between names
+     * ({@code cpu -> cpu,cpuacct}).
+     */
+    List<ViewEntry> containerView() throws IOException;
+
+    /** An entry of {@link #containerView}: {@code source} bound at NAME, or NAME a symlink to {@code link}. */
+    record ViewEntry(String name, Path source, String link) {
+    }
 }

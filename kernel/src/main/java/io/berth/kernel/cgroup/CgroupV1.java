@@ -245,6 +245,23 @@ final class CgroupV1 implements Cgroups {
         }
 
         @Override
+        public List<ViewEntry> containerView() throws IOException {
+            var view = new ArrayList<ViewEntry>();
+            for (Path m : mounts()) {
+                view.add(new ViewEntry(m.getFileName().toString(), m.resolve(path.substring(1)), null));
+            }
+            try (Stream<Path> s = Files.list(root)) {
+                for (Path p : s.filter(Files::isSymbolicLink).sorted().toList()) {
+                    String target = Files.readSymbolicLink(p).toString();
+                    if (!target.contains("/")) {
+                        view.add(new ViewEntry(p.getFileName().toString(), null, target));
+                    }
+                }
+            }
+            return view;
+        }
+
+        @Override
         public String toString() {
             return "cgroup v1 " + path;
         }

@@ -88,16 +88,18 @@ final class CgroupV2 implements Cgroups {
 
         @Override
         public void apply(Resources r) throws IOException {
-            if (r.cpuShares() > 0) CgroupFiles.write(dir.resolve("cpu.weight"), Long.toString(sharesToWeight(r.cpuShares())));
+            if (r.cpuShares() > 0) write("cpu.weight", Long.toString(sharesToWeight(r.cpuShares())));
             if (r.cpuQuota() != 0 || r.cpuPeriod() > 0) {
                 long period = r.cpuPeriod() > 0 ? r.cpuPeriod() : 100000;
-                CgroupFiles.write(dir.resolve("cpu.max"), (r.cpuQuota() > 0 ? Long.toString(r.cpuQuota()) : "max") + " " + period);
+                write("cpu.max", (r.cpuQuota() > 0 ? Long.toString(r.cpuQuota()) : "max") + " " + period);
             }
-            if (!r.cpusetCpus().isEmpty()) CgroupFiles.write(dir.resolve("cpuset.cpus"), r.cpusetCpus());
-            if (!r.cpusetMems().isEmpty()) CgroupFiles.write(dir.resolve("cpuset.mems"), r.cpusetMems());
-            if (r.memoryLimitBytes() > 0) CgroupFiles.write(dir.resolve("memory.max"), Long.toString(r.memoryLimitBytes()));
-            if (r.pidsLimit() > 0) CgroupFiles.write(dir.resolve("pids.max"), Long.toString(r.pidsLimit()));
+            if (!r.cpusetCpus().isEmpty()) write("cpuset.cpus", r.cpusetCpus());
+            if (!r.cpusetMems().isEmpty()) write("cpuset.mems", r.cpusetMems());
+            if (r.memoryLimitBytes() > 0) write("memory.max", Long.toString(r.memoryLimitBytes()));
+            if (r.pidsLimit() > 0) write("pids.max", Long.toString(r.pidsLimit()));
             for (var e : r.hugepageLimits().entrySet()) {
+                // kubelet sends a limit for every page size the node has, hugetlb controller or not
+                // (as on v1, where the limits are then not applied).
                 Path f = dir.resolve("hugetlb." + e.getKey() + ".max");
                 if (Files.exists(f) || !Files.exists(dir.resolve("cgroup.controllers"))) {
                     CgroupFiles.write(f, Long.toString(e.getValue()));
@@ -107,8 +109,25 @@ final class CgroupV2 implements Cgroups {
                 if (e.getKey().contains("/") || e.getKey().startsWith(".")) {
                     throw new IOException("cgroup " + path + ": invalid unified key " + e.getKey());
                 }
-                CgroupFiles.write(dir.resolve(e.getKey()), e.getValue());
+                write(e.getKey(), e.getValue());
             }
+        }
+
+        /**
+         * Writes one of the cgroup's files. In a real cgroup (one with cgroup.controllers) a file
+         * that is missing belongs to a controller not enabled for it, which is said by name
+         * rather than as the kernel's "No such file".
+         */
+        private void write(String file, String value) throws IOException {
+            Path f = dir.resolve(file);
+            Path controllers = dir.resolve("cgroup.controllers");
+            if (!Files.exists(f) && Files.exists(controllers)) {
+                String controller = file.contains(".") ? file.substring(0, file.indexOf('.')) : file;
+                throw new IOException("cgroup " + path + ": cannot set " + file + " to " + value + ": the " + controller
+                        + " controller is not enabled for it (cgroup.controllers: '"
+                        + Files.readString(controllers).strip() + "')");
+            }
+            CgroupFiles.write(f, value);
         }
 
         @Override
@@ -180,6 +199,11 @@ final class CgroupV2 implements Cgroups {
         @Override
         public boolean exists() {
             return Files.isDirectory(dir);
+        }
+
+        @Override
+        public List<ViewEntry> containerView() {
+            return List.of(new ViewEntry("", dir, null));
         }
 
         @Override
