@@ -76,6 +76,37 @@ class CgroupFilesTest {
     }
 
     @Test
+    void v1ShowsAContainerEachHierarchysDirectoryOfItsCgroupAndTheHostsLinks() throws Exception {
+        for (String c : new String[] {"cpu,cpuacct", "memory", "systemd", "unified"}) {
+            Files.createDirectories(root.resolve(c));
+        }
+        Files.createSymbolicLink(root.resolve("cpu"), Path.of("cpu,cpuacct"));
+        Files.createSymbolicLink(root.resolve("cpuacct"), Path.of("cpu,cpuacct"));
+        Cgroup cg = Cgroups.detect(root).create("/kubepods/c1", Resources.NONE);
+        assertEquals(java.util.List.of(
+                new Cgroup.ViewEntry("cpu,cpuacct", root.resolve("cpu,cpuacct/kubepods/c1"), null),
+                new Cgroup.ViewEntry("memory", root.resolve("memory/kubepods/c1"), null),
+                new Cgroup.ViewEntry("systemd", root.resolve("systemd/kubepods/c1"), null),
+                new Cgroup.ViewEntry("cpu", null, "cpu,cpuacct"),
+                new Cgroup.ViewEntry("cpuacct", null, "cpu,cpuacct")), cg.containerView());
+    }
+
+    @Test
+    void v2ShowsAContainerItsCgroupsDirectoryAndRefusesALimitOfAControllerItLacks() throws Exception {
+        Files.writeString(root.resolve("cgroup.controllers"), "hugetlb\n");
+        Cgroup cg = Cgroups.detect(root).create("/kubepods/c1", Resources.NONE);
+        Path d = root.resolve("kubepods/c1");
+        assertEquals(java.util.List.of(new Cgroup.ViewEntry("", d, null)), cg.containerView());
+        // A real cgroup2 directory has cgroup.controllers, and no memory.max without the controller.
+        Files.writeString(d.resolve("cgroup.controllers"), "hugetlb\n");
+        var e = assertThrows(java.io.IOException.class,
+                () -> cg.apply(new Resources(0, 0, 0, "", "", 1 << 20, 0, Map.of(), Map.of())));
+        assertEquals("cgroup /kubepods/c1: cannot set memory.max to 1048576: the memory controller is not enabled"
+                + " for it (cgroup.controllers: 'hugetlb')", e.getMessage());
+        assertFalse(Files.exists(d.resolve("memory.max")));
+    }
+
+    @Test
     void sharesToWeightMatchesRunc() {
         assertEquals(1, CgroupV2.sharesToWeight(2));
         assertEquals(10000, CgroupV2.sharesToWeight(262144));
