@@ -141,6 +141,14 @@ final class Exec {
                 return HeldChild.await(spawned, "exec " + args);
             } catch (IOException | RuntimeException e) {
                 Syscalls.kill(pid, 9);
+                try {
+                    // posix_spawn returns once its child is gone; then the pid is ours to reap
+                    // (unless glibc reaped it as a failed spawn: ECHILD).
+                    HeldChild.await(spawned, "exec " + args);
+                    Processes.waitpid(pid, 0);
+                } catch (IOException | RuntimeException reaped) {
+                    e.addSuppressed(reaped);
+                }
                 throw e;
             }
         } catch (IOException | RuntimeException e) {
