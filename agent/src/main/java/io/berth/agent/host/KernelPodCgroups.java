@@ -59,6 +59,7 @@ public final class KernelPodCgroups implements PodCgroups {
             String m = e.getMessage();
             BerthException.Kind kind = m.endsWith("Invalid argument") ? BerthException.Kind.INVALID_ARGUMENT
                     : m.endsWith("Device or resource busy") ? BerthException.Kind.FAILED_PRECONDITION // memory below usage
+                    : m.contains(Cgroup.CONTROLLER_NOT_ENABLED) ? BerthException.Kind.FAILED_PRECONDITION
                     : BerthException.Kind.INTERNAL;
             throw new BerthException(kind, "update pod cgroup " + parent + ": " + m, e);
         }

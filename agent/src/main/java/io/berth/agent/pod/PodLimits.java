@@ -26,7 +26,7 @@ public record PodLimits(long cpuShares, long cpuQuota, long cpuPeriod, String cp
     private static final Pattern CPU_LIST = Pattern.compile("\\d+(-\\d+)?(,\\d+(-\\d+)?)*");
     private static final Pattern PAGE_SIZE = Pattern.compile("\\d+[KMGT]B");
     /** A cgroup v2 interface file: "controller.name" (cgroup-v2.rst "Conventions"); never a path. */
-    private static final Pattern UNIFIED_KEY = Pattern.compile("[a-z0-9_]+\\.[a-z0-9_.]+");
+    private static final Pattern UNIFIED_KEY = Pattern.compile("[a-z0-9_]+\\.[A-Za-z0-9_.]+");
 
     public PodLimits {
         cpusetCpus = cpusetCpus == null ? "" : cpusetCpus;

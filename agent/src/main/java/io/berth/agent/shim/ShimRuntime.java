@@ -3,6 +3,7 @@ package io.berth.agent.shim;
 import io.berth.agent.container.ContainerPlan;
 import io.berth.agent.container.ContainerRuntime;
 import io.berth.agent.domain.BerthException;
+import io.berth.kernel.cgroup.Cgroup;
 import io.berth.agent.domain.RuntimeInfo.CgroupDriver;
 import io.berth.agent.host.CgroupPaths;
 import io.berth.agent.log.Log;
@@ -99,7 +100,10 @@ public final class ShimRuntime implements ContainerRuntime {
                 ShimLauncher.launch(shimLibDir, Path.of(plan.bundleDir()), spec, shareMemory);
             }
         } catch (ShimException e) {
-            throw new BerthException(BerthException.Kind.INTERNAL, e.getMessage() + " (bundle " + plan.bundleDir() + ")", e);
+            // A limit whose cgroup controller the node lacks is the node's set-up, not a fault of ours.
+            var kind = e.getMessage().contains(Cgroup.CONTROLLER_NOT_ENABLED) ? BerthException.Kind.FAILED_PRECONDITION
+                    : BerthException.Kind.INTERNAL;
+            throw new BerthException(kind, e.getMessage() + " (bundle " + plan.bundleDir() + ")", e);
         } catch (IOException e) {
             throw new BerthException(BerthException.Kind.INTERNAL, "launch shim for container " + plan.id() + ": "
                     + e.getMessage(), e);

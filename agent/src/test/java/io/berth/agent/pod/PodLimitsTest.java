@@ -48,6 +48,9 @@ class PodLimitsTest {
     void valuesNoCgroupTakesAreInvalidNamingPodAndField() {
         PodLimits.NONE.validate("p1", "resources");
         cpu(2, -1, 1_000_000).validate("p1", "resources");
+        // v2 files with a page size in their name (cgroup-v2.rst, HugeTLB) are file names too.
+        new PodLimits(0, 0, 0, "", "", 0, Map.of(), Map.of("hugetlb.2MB.max", "0", "hugetlb.1GB.rsvd.max", "0"))
+                .validate("p1", "resources");
         for (var bad : java.util.List.of(cpu(-1, 0, 0), cpu(300_000, 0, 0), cpu(0, 0, 999), cpu(0, 0, 2_000_000),
                 cpu(0, -2, 0), cpu(0, 500, 0),
                 new PodLimits(0, 0, 0, "", "", -1, Map.of(), Map.of()),

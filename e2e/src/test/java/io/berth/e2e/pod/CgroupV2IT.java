@@ -16,10 +16,12 @@ import io.berth.cri.v1.RemoveContainerRequest;
 import io.berth.cri.v1.RemovePodSandboxRequest;
 import io.berth.cri.v1.StopContainerRequest;
 import io.berth.cri.v1.UpdateContainerResourcesRequest;
+import io.berth.cri.v1.UpdatePodSandboxResourcesRequest;
 import io.berth.e2e.fixtures.CgroupV2Host;
 import io.berth.e2e.testbed.Pods;
 import io.berth.e2e.testbed.Testbed;
 import io.berth.kernel.testing.RequiresRoot;
+import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -126,11 +128,24 @@ class CgroupV2IT {
                 .setLinux(LinuxContainerConfig.newBuilder().setResources(LinuxContainerResources.newBuilder()
                         .setMemoryLimitInBytes(64L << 20)).setSecurityContext(LinuxContainerSecurityContext.newBuilder()
                         .setNamespaceOptions(Pods.pid(NamespaceMode.CONTAINER))))));
+        assertEquals(Status.Code.FAILED_PRECONDITION, e.getStatus().getCode(), e.getStatus().toString());
         String message = e.getStatus().getDescription();
         assertTrue(message.contains("memory.max") && message.contains("memory controller"), e.getStatus().toString());
         try (var dirs = Files.list(cgroupDir("nomem", "x").getParent())) {
             assertEquals(0, dirs.filter(Files::isDirectory).count(), "no container cgroup is left");
         }
+        // The pod's cgroup likewise: a pod resize that needs the controller is refused by name.
+        var resize = assertThrows(StatusRuntimeException.class, () -> bed.cri().runtime().updatePodSandboxResources(
+                UpdatePodSandboxResourcesRequest.newBuilder().setPodSandboxId(pod).setResources(
+                        LinuxContainerResources.newBuilder().setMemoryLimitInBytes(128L << 20)).build()));
+        assertEquals(Status.Code.FAILED_PRECONDITION, resize.getStatus().getCode(), resize.getStatus().toString());
+        assertTrue(resize.getStatus().getDescription().contains("memory controller"), resize.getStatus().toString());
+        // What the node has is taken, as a unified (v2 file) value too.
+        bed.cri().runtime().updatePodSandboxResources(UpdatePodSandboxResourcesRequest.newBuilder().setPodSandboxId(pod)
+                .setResources(LinuxContainerResources.newBuilder().putUnified("hugetlb.2MB.max", Long.toString(TWO_MB_PAGES)))
+                .build());
+        assertEquals(Long.toString(TWO_MB_PAGES), Files.readString(cgroupDir("nomem", "x").getParent()
+                .resolve("hugetlb.2MB.max")).strip());
     }
 
     @Test

@@ -7,6 +7,12 @@ import java.util.List;
 
 /** One cgroup (in every controller hierarchy on v1, or one directory on v2). */
 public interface Cgroup {
+    /**
+     * In the message of a limit refused because its controller is not enabled for the cgroup (v2):
+     * the node cannot honour the request as it is set up, so callers report a failed precondition.
+     */
+    String CONTROLLER_NOT_ENABLED = "controller is not enabled for it";
+
     /** The cgroup's path relative to the hierarchy root, e.g. {@code /kubepods/besteffort/pod1/c1}. */
     String path();
 

@@ -124,7 +124,7 @@ final class CgroupV2 implements Cgroups {
             if (!Files.exists(f) && Files.exists(controllers)) {
                 String controller = file.contains(".") ? file.substring(0, file.indexOf('.')) : file;
                 throw new IOException("cgroup " + path + ": cannot set " + file + " to " + value + ": the " + controller
-                        + " controller is not enabled for it (cgroup.controllers: '"
+                        + " " + CONTROLLER_NOT_ENABLED + " (cgroup.controllers: '"
                         + Files.readString(controllers).strip() + "')");
             }
             CgroupFiles.write(f, value);
