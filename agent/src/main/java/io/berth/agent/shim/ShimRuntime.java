@@ -100,10 +100,7 @@ public final class ShimRuntime implements ContainerRuntime {
                 ShimLauncher.launch(shimLibDir, Path.of(plan.bundleDir()), spec, shareMemory);
             }
         } catch (ShimException e) {
-            // A limit whose cgroup controller the node lacks is the node's set-up, not a fault of ours.
-            var kind = e.getMessage().contains(Cgroup.CONTROLLER_NOT_ENABLED) ? BerthException.Kind.FAILED_PRECONDITION
-                    : BerthException.Kind.INTERNAL;
-            throw new BerthException(kind, e.getMessage() + " (bundle " + plan.bundleDir() + ")", e);
+            throw new BerthException(kind(e, true), e.getMessage() + " (bundle " + plan.bundleDir() + ")", e);
         } catch (IOException e) {
             throw new BerthException(BerthException.Kind.INTERNAL, "launch shim for container " + plan.id() + ": "
                     + e.getMessage(), e);
@@ -290,10 +287,18 @@ public final class ShimRuntime implements ContainerRuntime {
         try {
             return call.run(client);
         } catch (ShimException e) {
-            var kind = client.alive() ? BerthException.Kind.INTERNAL : BerthException.Kind.FAILED_PRECONDITION;
-            throw new BerthException(kind, what + " in container bundle " + bundle
+            throw new BerthException(kind(e, client.alive()), what + " in container bundle " + bundle
                     + (client.alive() ? "" : " (its shim is gone)") + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * A shim's failure as a status: the node's set-up (a limit whose cgroup controller it lacks)
+     * or a shim that is gone is a failed precondition; anything else is ours.
+     */
+    private static BerthException.Kind kind(ShimException e, boolean shimAlive) {
+        return !shimAlive || e.getMessage().contains(Cgroup.CONTROLLER_NOT_ENABLED)
+                ? BerthException.Kind.FAILED_PRECONDITION : BerthException.Kind.INTERNAL;
     }
 
     /*

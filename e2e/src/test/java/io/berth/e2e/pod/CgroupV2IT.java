@@ -134,6 +134,14 @@ class CgroupV2IT {
         try (var dirs = Files.list(cgroupDir("nomem", "x").getParent())) {
             assertEquals(0, dirs.filter(Files::isDirectory).count(), "no container cgroup is left");
         }
+        // A running container's update likewise, and it keeps running with what it had.
+        String running = pods.run(pod, pods.container("r", "sleep", "3600"));
+        var update = assertThrows(StatusRuntimeException.class, () -> bed.cri().runtime().updateContainerResources(
+                UpdateContainerResourcesRequest.newBuilder().setContainerId(running).setLinux(
+                        LinuxContainerResources.newBuilder().setMemoryLimitInBytes(64L << 20)).build()));
+        assertEquals(Status.Code.FAILED_PRECONDITION, update.getStatus().getCode(), update.getStatus().toString());
+        assertTrue(update.getStatus().getDescription().contains("memory controller"), update.getStatus().toString());
+        assertEquals(io.berth.cri.v1.ContainerState.CONTAINER_RUNNING, pods.status(running).getState());
         // The pod's cgroup likewise: a pod resize that needs the controller is refused by name.
         var resize = assertThrows(StatusRuntimeException.class, () -> bed.cri().runtime().updatePodSandboxResources(
                 UpdatePodSandboxResourcesRequest.newBuilder().setPodSandboxId(pod).setResources(

@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Set;
 
@@ -86,48 +87,56 @@ final class CgroupV2 implements Cgroups {
             return path;
         }
 
+        /**
+         * Writes the set limits. Every file is checked first, so that a limit whose controller is
+         * not enabled here refuses the whole update, not what follows the files already written.
+         */
         @Override
         public void apply(Resources r) throws IOException {
-            if (r.cpuShares() > 0) write("cpu.weight", Long.toString(sharesToWeight(r.cpuShares())));
+            var writes = new LinkedHashMap<String, String>();
+            if (r.cpuShares() > 0) writes.put("cpu.weight", Long.toString(sharesToWeight(r.cpuShares())));
             if (r.cpuQuota() != 0 || r.cpuPeriod() > 0) {
                 long period = r.cpuPeriod() > 0 ? r.cpuPeriod() : 100000;
-                write("cpu.max", (r.cpuQuota() > 0 ? Long.toString(r.cpuQuota()) : "max") + " " + period);
+                writes.put("cpu.max", (r.cpuQuota() > 0 ? Long.toString(r.cpuQuota()) : "max") + " " + period);
             }
-            if (!r.cpusetCpus().isEmpty()) write("cpuset.cpus", r.cpusetCpus());
-            if (!r.cpusetMems().isEmpty()) write("cpuset.mems", r.cpusetMems());
-            if (r.memoryLimitBytes() > 0) write("memory.max", Long.toString(r.memoryLimitBytes()));
-            if (r.pidsLimit() > 0) write("pids.max", Long.toString(r.pidsLimit()));
+            if (!r.cpusetCpus().isEmpty()) writes.put("cpuset.cpus", r.cpusetCpus());
+            if (!r.cpusetMems().isEmpty()) writes.put("cpuset.mems", r.cpusetMems());
+            if (r.memoryLimitBytes() > 0) writes.put("memory.max", Long.toString(r.memoryLimitBytes()));
+            if (r.pidsLimit() > 0) writes.put("pids.max", Long.toString(r.pidsLimit()));
+            boolean real = Files.exists(dir.resolve("cgroup.controllers"));
             for (var e : r.hugepageLimits().entrySet()) {
                 // kubelet sends a limit for every page size the node has, hugetlb controller or not
                 // (as on v1, where the limits are then not applied).
-                Path f = dir.resolve("hugetlb." + e.getKey() + ".max");
-                if (Files.exists(f) || !Files.exists(dir.resolve("cgroup.controllers"))) {
-                    CgroupFiles.write(f, Long.toString(e.getValue()));
-                }
+                String file = "hugetlb." + e.getKey() + ".max";
+                if (!real || Files.exists(dir.resolve(file))) writes.put(file, Long.toString(e.getValue()));
             }
             for (var e : r.unified().entrySet()) {
                 if (e.getKey().contains("/") || e.getKey().startsWith(".")) {
                     throw new IOException("cgroup " + path + ": invalid unified key " + e.getKey());
                 }
-                write(e.getKey(), e.getValue());
+                writes.put(e.getKey(), e.getValue());
+            }
+            if (real) {
+                for (var w : writes.entrySet()) {
+                    requireFile(w.getKey(), w.getValue());
+                }
+            }
+            for (var w : writes.entrySet()) {
+                CgroupFiles.write(dir.resolve(w.getKey()), w.getValue());
             }
         }
 
         /**
-         * Writes one of the cgroup's files. In a real cgroup (one with cgroup.controllers) a file
-         * that is missing belongs to a controller not enabled for it, which is said by name
-         * rather than as the kernel's "No such file".
+         * In a real cgroup (one with cgroup.controllers) a file that is missing belongs to a
+         * controller not enabled for it, which is said by name rather than as "No such file".
          */
-        private void write(String file, String value) throws IOException {
-            Path f = dir.resolve(file);
-            Path controllers = dir.resolve("cgroup.controllers");
-            if (!Files.exists(f) && Files.exists(controllers)) {
+        private void requireFile(String file, String value) throws IOException {
+            if (!Files.exists(dir.resolve(file))) {
                 String controller = file.contains(".") ? file.substring(0, file.indexOf('.')) : file;
                 throw new IOException("cgroup " + path + ": cannot set " + file + " to " + value + ": the " + controller
                         + " " + CONTROLLER_NOT_ENABLED + " (cgroup.controllers: '"
-                        + Files.readString(controllers).strip() + "')");
+                        + Files.readString(dir.resolve("cgroup.controllers")).strip() + "')");
             }
-            CgroupFiles.write(f, value);
         }
 
         @Override

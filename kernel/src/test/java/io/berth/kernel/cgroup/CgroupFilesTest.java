@@ -99,11 +99,13 @@ class CgroupFilesTest {
         assertEquals(java.util.List.of(new Cgroup.ViewEntry("", d, null)), cg.containerView());
         // A real cgroup2 directory has cgroup.controllers, and no memory.max without the controller.
         Files.writeString(d.resolve("cgroup.controllers"), "hugetlb\n");
+        Files.writeString(d.resolve("hugetlb.2MB.max"), "max");
         var e = assertThrows(java.io.IOException.class,
-                () -> cg.apply(new Resources(0, 0, 0, "", "", 1 << 20, 0, Map.of(), Map.of())));
+                () -> cg.apply(new Resources(0, 0, 0, "", "", 1 << 20, 0, Map.of("2MB", 4L << 20), Map.of())));
         assertEquals("cgroup /kubepods/c1: cannot set memory.max to 1048576: the memory controller is not enabled"
                 + " for it (cgroup.controllers: 'hugetlb')", e.getMessage());
         assertFalse(Files.exists(d.resolve("memory.max")));
+        assertEquals("max", Files.readString(d.resolve("hugetlb.2MB.max")), "nothing of a refused update is written");
     }
 
     @Test
