@@ -1,6 +1,8 @@
 package io.berth.e2e.testbed;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.berth.cri.v1.ContainerConfig;
 import io.berth.cri.v1.ContainerMetadata;
@@ -125,6 +127,17 @@ public final class Pods {
         var r = execResult(id, cmd);
         assertEquals(0, r.getExitCode(), "exec " + List.of(cmd) + ": " + r.getStderr().toStringUtf8());
         return r.getStdout().toStringUtf8();
+    }
+
+    /**
+     * A character device node {@code major:minor} the container makes itself (mknod is allowed,
+     * runc's "c *:* m") cannot be opened: its device cgroup does not allow that device.
+     */
+    public void assertMadeDeviceCannotBeOpened(String id, int major, int minor) {
+        exec(id, "mknod", "/tmp/dev-" + major + "-" + minor, "c", Integer.toString(major), Integer.toString(minor));
+        var r = execResult(id, "sh", "-c", "exec 3</tmp/dev-" + major + "-" + minor);
+        assertNotEquals(0, r.getExitCode(), "opened " + major + ":" + minor);
+        assertTrue(r.getStderr().toStringUtf8().contains("Operation not permitted"), r.getStderr().toStringUtf8());
     }
 
     /** Waits until ExecSync of {@code cmd} prints something containing every one of {@code expected}; that output. */
