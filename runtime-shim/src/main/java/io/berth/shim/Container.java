@@ -15,6 +15,7 @@ import io.berth.kernel.cgroup.Resources;
 import io.berth.shim.api.AtomicFile;
 import io.berth.shim.api.ContainerSpec;
 import io.berth.shim.api.ExitRecord;
+import io.berth.shim.api.NamespaceRef;
 import io.berth.shim.api.Rlimit;
 import io.berth.shim.api.ShimClient;
 import io.berth.shim.api.State;
@@ -176,7 +177,15 @@ final class Container {
                 int tid = await(spawner.started, "start the spawner");
                 step("move the spawner thread " + tid + " into cgroup " + cgPath, () -> cgroup.addThread(tid));
             }
-            spawner.placed.complete(cgroup.containerView());
+            Fd cgroupNamespace = null;
+            if (cgroups.isV2() && !spec.getPrivileged()
+                    && spec.getNamespacesList().stream().noneMatch(n -> n.getType() == NamespaceRef.Type.CGROUP)) {
+                // As containerd on a v2 node: a private cgroup namespace, but for privileged containers.
+                cgroupNamespace = Steps.result("make a cgroup namespace rooted at " + cgPath,
+                        () -> CgroupNamespace.rootedAt(cgroup));
+                Log.mark("cgroupns");
+            }
+            spawner.placed.complete(new Spawner.Placement(cgroup.containerView(), cgroupNamespace));
         } catch (IOException e) {
             cgroupFailure = e;
             spawner.placed.completeExceptionally(e);

@@ -45,12 +45,19 @@ final class Spawner implements Runnable {
     /** The spawner thread's tid, as soon as it runs. */
     final CompletableFuture<Integer> started = new CompletableFuture<>();
     /**
-     * Completed by the shim once the container's cgroup is ready for the child, with what the
-     * container is shown of it at /sys/fs/cgroup: on cgroup v1 this thread has been moved into it,
-     * so the child is born there. The spawner waits for it after building the rest of the rootfs
-     * (the cgroup is made meanwhile) and fails with its failure.
+     * The container's cgroup as the spawner needs it: what the container is shown of it at
+     * /sys/fs/cgroup, and on v2 the cgroup namespace rooted at it for the child to be born in
+     * (null: none; the spawner closes it).
      */
-    final CompletableFuture<List<Cgroup.ViewEntry>> placed = new CompletableFuture<>();
+    record Placement(List<Cgroup.ViewEntry> view, Fd cgroupNamespace) {
+    }
+
+    /**
+     * Completed by the shim once the container's cgroup is ready for the child: on cgroup v1 this
+     * thread has been moved into it, so the child is born there. The spawner waits for it after
+     * building the rest of the rootfs (the cgroup is made meanwhile) and fails with its failure.
+     */
+    final CompletableFuture<Placement> placed = new CompletableFuture<>();
     final CompletableFuture<Ready> ready = new CompletableFuture<>();
     final CompletableFuture<Integer> spawned = new CompletableFuture<>();
 
@@ -119,6 +126,10 @@ final class Spawner implements Runnable {
             int pid = spawn(master);
             spawned.complete(pid);
         } catch (Throwable t) {
+            // A namespace handed over but never joined (the rootfs failed first) is closed here.
+            placed.thenAccept(p -> {
+                if (p.cgroupNamespace() != null) p.cgroupNamespace().close();
+            });
             started.completeExceptionally(t);
             ready.completeExceptionally(t);
             spawned.completeExceptionally(t);
@@ -175,8 +186,15 @@ final class Spawner implements Runnable {
             }
         });
         Log.mark("mounts");
-        List<Cgroup.ViewEntry> cgroupView = placed.join();
-        step("mount /sys/fs/cgroup in " + rootfs, () -> rfs.mountCgroups(cgroupView));
+        Placement placement = placed.join();
+        if (placement.cgroupNamespace() != null) {
+            step("join the container's cgroup namespace", () -> {
+                try (Fd cgroupns = placement.cgroupNamespace()) {
+                    Syscalls.setns(cgroupns, Namespace.CGROUP);
+                }
+            });
+        }
+        step("mount /sys/fs/cgroup in " + rootfs, () -> rfs.mountCgroups(placement.view()));
         Log.mark("cgroupfs");
         // pivot_root(".", ".") then detach the old root stacked on top (pivot_root(2) NOTES).
         step("pivot_root to " + rootfs, () -> {

@@ -34,7 +34,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * ({@link CgroupV2Host}: on this hybrid machine, its cgroup2 mount, which has the hugetlb
  * controller and none of the others). What v2 does without a controller is all real here: the
  * held child placed by pid through cgroup.procs, the device program, cpu.stat, cgroup.kill on
- * removal, /sys/fs/cgroup inside; a limit whose controller the node lacks is refused by name.
+ * removal, a cgroup namespace of its own and /sys/fs/cgroup inside; a limit whose controller the node
+ * lacks is refused by name.
  */
 @RequiresRoot
 class CgroupV2IT {
@@ -69,18 +70,21 @@ class CgroupV2IT {
         assertEquals(1, Files.readAllLines(dir.resolve("cgroup.procs")).size(), "the container's process alone");
         // The exec is placed by pid too: its /proc/self/cgroup is the container's.
         // From its first instruction: cat reads its cgroup as it starts, and an exec placed only
-        // after it ran (as v2's used to be) showed the shim's cgroup now and then.
+        // after it ran (as v2's used to be) showed the shim's cgroup now and then. In the
+        // container's own cgroup namespace its cgroup is the root: "0::/".
         // (This machine's v1 hierarchies still list every process: the v2 line is the one to see.)
         for (int i = 0; i < 20; i++) {
             String self = pods.exec(id, "cat", "/proc/self/cgroup");
-            assertTrue(self.lines().anyMatch(("0::" + cgroupPath("place", id))::equals), self);
+            assertTrue(self.lines().anyMatch("0::/"::equals), self);
         }
+        assertTrue(Files.readAllLines(Path.of("/proc/" + Files.readAllLines(dir.resolve("cgroup.procs")).getFirst()
+                + "/cgroup")).contains("0::" + cgroupPath("place", id)), "seen from the host: the container's cgroup");
         // Inside: /sys/fs/cgroup is the container's own cgroup, read-only.
         assertEquals(Long.toString(TWO_MB_PAGES), pods.exec(id, "cat", "/sys/fs/cgroup/hugetlb.2MB.max").strip());
         assertEquals("1", pods.exec(id, "head", "-n", "1", "/sys/fs/cgroup/cgroup.procs").strip());
         String mount = pods.exec(id, "cat", "/proc/self/mountinfo").lines()
                 .filter(l -> l.split(" ")[4].equals("/sys/fs/cgroup")).findFirst().orElseThrow();
-        assertEquals(cgroupPath("place", id), mount.split(" ")[3], mount);
+        assertEquals("/", mount.split(" ")[3], "the cgroup namespace's root: " + mount);
         assertTrue(mount.contains(" - cgroup2 "), mount);
         var write = pods.execResult(id, "sh", "-c", "echo 0 > /sys/fs/cgroup/hugetlb.2MB.max");
         assertNotEquals(0, write.getExitCode());
@@ -103,6 +107,18 @@ class CgroupV2IT {
     static io.berth.cri.v1.CpuUsage cpu(String id) {
         return bed.cri().runtime().containerStats(ContainerStatsRequest.newBuilder().setContainerId(id).build())
                 .getStats().getCpu();
+    }
+
+    @Test
+    void aPrivilegedContainerKeepsTheNodesCgroupNamespace() {
+        var config = pods.pod("priv", NamespaceMode.CONTAINER);
+        config.getLinuxBuilder().getSecurityContextBuilder().setPrivileged(true);
+        String pod = pods.runPod(config);
+        String id = pods.run(pod, pods.container("c", "sleep", "3600").setLinux(LinuxContainerConfig.newBuilder()
+                .setSecurityContext(LinuxContainerSecurityContext.newBuilder().setPrivileged(true)
+                        .setNamespaceOptions(Pods.pid(NamespaceMode.CONTAINER)))));
+        String self = pods.exec(id, "cat", "/proc/self/cgroup");
+        assertTrue(self.lines().anyMatch(("0::" + cgroupPath("priv", id))::equals), self);
     }
 
     @Test
