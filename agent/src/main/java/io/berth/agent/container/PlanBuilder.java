@@ -199,8 +199,9 @@ final class PlanBuilder {
             default -> out.add(join("PID", ""));
         }
         out.add(join("MOUNT", ""));
-        // No cgroup namespace: on cgroup v1 its root would be the shim thread's (the host root), so
-        // it would hide nothing; containerd does not make one on v1 either.
+        // No cgroup namespace asked for: on cgroup v1 its root would be the shim thread's (the host
+        // root), so it would hide nothing; containerd does not make one on v1 either. On v2 the
+        // shim makes one rooted at the container's cgroup itself (unless privileged).
         return out;
     }
 
