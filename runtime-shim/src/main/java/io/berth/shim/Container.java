@@ -132,11 +132,13 @@ final class Container {
             cgroups = Cgroups.host();
             cgroup = cgroups.create(cgPath, resources(spec.getResources()));
             undo.push("remove cgroup " + cgPath, () -> cgroup.remove(Duration.ofSeconds(10)));
-            // A privileged container may use every device (no rules, no v2 program), as with runc.
+            oomBaseline = cgroup.oomKills();
+        };
+        // A privileged container may use every device (no rules, no v2 program), as with runc.
+        Steps.IoStep allowDevices = () -> {
             if (!spec.getPrivileged()) {
                 cgroup.allowDevicesOnly(deviceRules(spec));
             }
-            oomBaseline = cgroup.oomKills();
         };
         log = new CriLog(spec.getLogPath().isEmpty() ? null : Path.of(spec.getLogPath()), clock);
         undo.push("close log", log::close);
@@ -170,10 +172,15 @@ final class Container {
         // kernel (cgroup_threadgroup_rwsem, ~10-20 ms here unless the agent keeps it in favordynmods
         // mode), which this way overlaps the rootfs work instead of following the spawn. v2 cannot
         // move one thread of a domain cgroup: there the held child is moved by pid after the spawn.
+        // The device rules are in place before the container's process can exec (at Start): on v1
+        // before the spawner thread moves in (it makes /dev's nodes, and writing the rules denies
+        // everything for a moment); on v2 the program (compiled, verified and attached: ~10 ms)
+        // is attached while the spawner finishes the rootfs.
         IOException cgroupFailure = null;
         try {
             step("create cgroup " + cgPath, createCgroup);
             if (!cgroups.isV2()) {
+                step("allow the container's devices in cgroup " + cgPath, allowDevices);
                 int tid = await(spawner.started, "start the spawner");
                 step("move the spawner thread " + tid + " into cgroup " + cgPath, () -> cgroup.addThread(tid));
             }
@@ -186,6 +193,9 @@ final class Container {
                 Log.mark("cgroupns");
             }
             spawner.placed.complete(new Spawner.Placement(cgroup.containerView(), cgroupNamespace));
+            if (cgroups.isV2()) {
+                step("attach the device program of cgroup " + cgPath, allowDevices);
+            }
         } catch (IOException e) {
             cgroupFailure = e;
             spawner.placed.completeExceptionally(e);
