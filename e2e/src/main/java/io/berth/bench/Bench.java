@@ -52,6 +52,15 @@ public final class Bench {
      * first few hundred here, ~1.3 ms after a couple of thousand); kubelet's client is compiled Go,
      * and a node's agent has answered it for a while.
      */
+    /** USER_HZ, the unit of /proc/PID/stat utime and stime (proc(5)). */
+    static final long CLK_TCK = 100;
+
+    /** utime + stime of a process, in clock ticks (fields 14 and 15 of /proc/PID/stat). */
+    static long cpuTicks(long pid) throws Exception {
+        var stat = io.berth.kernel.Processes.stat(pid);
+        return stat.number(14) + stat.number(15);
+    }
+
     static void warmClient(io.berth.e2e.CriClient cri) {
         for (int i = 0; i < 2000; i++) {
             cri.runtime().version(io.berth.cri.v1.VersionRequest.getDefaultInstance());

@@ -98,10 +98,11 @@ final class ImageSuite implements Suite {
                 figures.samples("  the same after " + (SETTLING_PULLS + COLD_RUNS_SMALL + 1) + " pulls (JIT settled)", "ms",
                         coldPulls(cri, smallRef, COLD_RUNS_SMALL), "a node's agent after its first few hundred pulls");
                 // The first ~50 MB pulls ran early in the agent's life, the JIT compiling beside them.
-                long cpu0 = cpuMillis(agent.pid());
+                long cpu0 = Bench.cpuTicks(agent.pid());
                 figures.samples("image cold pull ~50 MB, JIT settled", "ms", coldPulls(cri, bigRef, COLD_RUNS_BIG),
                         "after the ~5 MB pulls above");
-                figures.value("  the agent's CPU per such pull", "ms", (cpuMillis(agent.pid()) - cpu0) / (double) COLD_RUNS_BIG,
+                figures.value("  the agent's CPU per such pull", "ms",
+                        (Bench.cpuTicks(agent.pid()) - cpu0) * 1000.0 / Bench.CLK_TCK / COLD_RUNS_BIG,
                         "user + system, all its threads (download, two SHA-256, ISA-L, tar, files); compare igzip -d below");
             }
             // What decompression alone costs on this machine now, for the same blobs: the floor of
@@ -216,13 +217,6 @@ final class ImageSuite implements Suite {
             ms[i] = (System.nanoTime() - t0) / 1e6;
         }
         return ms;
-    }
-
-    /** utime + stime of a process, from /proc/PID/stat (clock ticks of 10 ms). */
-    static long cpuMillis(long pid) throws IOException {
-        String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
-        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-        return (Long.parseLong(f[11]) + Long.parseLong(f[12])) * 10;
     }
 
     private static double[] sorted(double[] v) {

@@ -43,7 +43,6 @@ import java.util.UUID;
 final class StatsSuite implements Suite {
     static final int PODS = 10;
     static final int PER_POD = 10;
-    static final long CLK_TCK = 100; // USER_HZ, the unit of /proc/PID/stat utime and stime (proc(5))
 
     @Override
     public String name() {
@@ -133,20 +132,20 @@ final class StatsSuite implements Suite {
                 // Two quiet minutes after things settle: the shims' pushes alone, then with a scrape every
                 // 15 s and a ListContainerStats every 10 s (as Prometheus and kubelet would).
                 Thread.sleep(30_000);
-                long quiet0 = cpuTicks(agent.pid());
+                long quiet0 = Bench.cpuTicks(agent.pid());
                 long q0 = System.nanoTime();
                 Thread.sleep(60_000);
                 figures.value("agent CPU, quiet minute, pushes only", "%core",
-                        100 * (cpuTicks(agent.pid()) - quiet0) / (double) CLK_TCK / ((System.nanoTime() - q0) / 1e9),
+                        100 * (Bench.cpuTicks(agent.pid()) - quiet0) / (double) Bench.CLK_TCK / ((System.nanoTime() - q0) / 1e9),
                         "receiving " + n + " samples every 10 s, JVM housekeeping");
                 List<Long> shimPids = new ArrayList<>();
                 for (String id : containers) {
                     Path pidFile = agent.dir().resolve("run/c").resolve(id.substring(0, 16)).resolve("shim.pid");
                     shimPids.add(Long.parseLong(Files.readString(pidFile).trim().split("\\s+")[0]));
                 }
-                long agentBefore = cpuTicks(agent.pid());
+                long agentBefore = Bench.cpuTicks(agent.pid());
                 long shimsBefore = 0;
-                for (long pid : shimPids) shimsBefore += cpuTicks(pid);
+                for (long pid : shimPids) shimsBefore += Bench.cpuTicks(pid);
                 long t0 = System.nanoTime();
                 for (int s = 0; s < 60; s++) {
                     if (s % 15 == 0) http.send(HttpRequest.newBuilder(metricsUri).build(), HttpResponse.BodyHandlers.ofString());
@@ -154,10 +153,10 @@ final class StatsSuite implements Suite {
                     Thread.sleep(1000);
                 }
                 double seconds = (System.nanoTime() - t0) / 1e9;
-                double agentCpu = (cpuTicks(agent.pid()) - agentBefore) / (double) CLK_TCK;
+                double agentCpu = (Bench.cpuTicks(agent.pid()) - agentBefore) / (double) Bench.CLK_TCK;
                 long shimsAfter = 0;
-                for (long pid : shimPids) shimsAfter += cpuTicks(pid);
-                double shimCpu = (shimsAfter - shimsBefore) / (double) CLK_TCK;
+                for (long pid : shimPids) shimsAfter += Bench.cpuTicks(pid);
+                double shimCpu = (shimsAfter - shimsBefore) / (double) Bench.CLK_TCK;
                 figures.value("agent CPU, quiet minute, pushes + scrapes + lists", "%core", 100 * agentCpu / seconds,
                         "target <= 2 % of one core (all the agent's CPU in that minute)");
                 figures.value("shims' CPU, same minute, all " + n + " together", "%core", 100 * shimCpu / seconds,
@@ -193,12 +192,6 @@ final class StatsSuite implements Suite {
         String body = http.send(HttpRequest.newBuilder(metrics).build(), HttpResponse.BodyHandlers.ofString()).body();
         return PrometheusText.parse(body).samples().stream().filter(s -> s.name().equals("berth_shims_connected"))
                 .mapToDouble(PrometheusText.Sample::value).sum();
-    }
-
-    /** utime + stime of a process, in clock ticks (fields 14 and 15 of /proc/PID/stat). */
-    static long cpuTicks(long pid) throws Exception {
-        var stat = io.berth.kernel.Processes.stat(pid);
-        return stat.number(14) + stat.number(15);
     }
 
 }
