@@ -31,7 +31,6 @@ import java.util.concurrent.locks.LockSupport;
 final class CgroupNamespace {
     static final List<Path> UNSHARE = List.of(Path.of("/usr/bin/unshare"), Path.of("/bin/unshare"));
     static final Path SH = Path.of("/bin/sh");
-    private static final List<String> ENV = List.of("PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C");
     private static final long TIMEOUT_NS = TimeUnit.SECONDS.toNanos(10);
 
     private CgroupNamespace() {
@@ -39,15 +38,14 @@ final class CgroupNamespace {
 
     /** A cgroup namespace rooted at {@code cgroup}, as an fd of its nsfs file. */
     static Fd rootedAt(Cgroup cgroup) throws IOException {
-        Path unshare = UNSHARE.stream().filter(Files::isExecutable).findFirst()
-                .orElseThrow(() -> new IOException("none of " + UNSHARE + " is an executable file"));
+        Path unshare = HostTools.find(UNSHARE);
         String own = Files.readSymbolicLink(Path.of("/proc/self/ns/cgroup")).toString();
         Fd[] go = FileOps.pipe("go of the cgroup namespace helper");
         int pid;
         try (Fd read = go[0]) {
             pid = new Spawn().dup2(read, 0).open(1, "/dev/null", Syscalls.O_WRONLY, 0)
                     .open(2, "/dev/null", Syscalls.O_WRONLY, 0)
-                    .spawn(SH, List.of("sh", "-c", "read go && exec \"$0\" --cgroup sleep 10", unshare.toString()), ENV);
+                    .spawn(SH, List.of("sh", "-c", "read go && exec \"$0\" --cgroup sleep 10", unshare.toString()), HostTools.ENV);
         } catch (RuntimeException e) {
             go[1].close();
             throw new IOException("spawn " + SH + " to make a cgroup namespace: " + e.getMessage(), e);

@@ -54,7 +54,6 @@ final class ProcHelper {
     static final String MOUNT_POINT = "proc-helper";
     /** mount(8) takes a few ms; one that takes this long is stuck and is killed. */
     static final long TIMEOUT_NS = TimeUnit.SECONDS.toNanos(10);
-    private static final List<String> ENV = List.of("PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C");
     private static final int OUTPUT_CAP = 4096;
 
     private ProcHelper() {
@@ -70,7 +69,7 @@ final class ProcHelper {
      * point while it lives. Each failure names its step.
      */
     static Mounted mountProc(Path bundle, int pid, Fd pidns) throws IOException {
-        Path mount = result("find mount(8) on the host", ProcHelper::mountBinary);
+        Path mount = result("find mount(8) on the host", () -> HostTools.find(MOUNT_BINARIES));
         Path dir = bundle.resolve(MOUNT_POINT);
         step("create the helper's mount point " + dir, () -> Files.createDirectories(dir));
         Fd clone = null;
@@ -111,7 +110,7 @@ final class ProcHelper {
             try (Fd write = out[1]) {
                 helper = result("spawn the helper " + what + " in the PID namespace of pid " + pid, () -> new Spawn()
                         .open(0, "/dev/null", Syscalls.O_RDONLY, 0).dup2(write, 1).dup2(write, 2)
-                        .spawn(mount, argv, ENV));
+                        .spawn(mount, argv, HostTools.ENV));
             }
             Log.mark("proc-helper-spawned");
             Processes.WaitStatus ws = await(helper, what);
@@ -157,15 +156,6 @@ final class ProcHelper {
             // EAGAIN: nothing more to read now
         }
         return out.toString(StandardCharsets.UTF_8);
-    }
-
-    private static Path mountBinary() throws IOException {
-        for (Path p : MOUNT_BINARIES) {
-            if (Files.isRegularFile(p) && Files.isExecutable(p)) {
-                return p;
-            }
-        }
-        throw new IOException("none of " + MOUNT_BINARIES + " is an executable file");
     }
 
     /**
