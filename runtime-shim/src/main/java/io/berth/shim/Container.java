@@ -174,8 +174,8 @@ final class Container {
         // move one thread of a domain cgroup: there the held child is moved by pid after the spawn.
         // The device rules are in place before the container's process can exec (at Start): on v1
         // before the spawner thread moves in (it makes /dev's nodes, and writing the rules denies
-        // everything for a moment); on v2 the program (compiled, verified and attached: ~10 ms)
-        // is attached while the spawner finishes the rootfs.
+        // everything for a moment); on v2 the program (~10 ms, most of it the JVM's first
+        // BPF_PROG_LOAD) is attached while the spawner finishes the rootfs.
         IOException cgroupFailure = null;
         try {
             step("create cgroup " + cgPath, createCgroup);

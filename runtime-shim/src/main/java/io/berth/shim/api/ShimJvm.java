@@ -52,8 +52,8 @@ public final class ShimJvm {
      * shims: no GC from adoption to running). NewSize rather than a ratio: the old generation
      * keeps its default share of -Xmx, which an exec's 16 MiB of captured output needs. Not
      * more young than that: with 1 MiB of old generation at start the JVM refused the AOT cache
-     * (the build's check that a shim starts with -XX:AOTMode=on failed). PSS per shim with KSM: 6.0-6.4 MiB (6.8-7.0 with the
-     * 4 MiB heap; bin/bench pods).
+     * (the build's check that a shim starts with -XX:AOTMode=on failed). PSS per shim with KSM:
+     * 6.0-6.4 MiB (6.8-7.0 with the 4 MiB heap; bin/bench pods).
      */
     public static final List<String> FLAGS = List.of(
             "-XX:+UseSerialGC", "-Xms5m", "-Xmx64m", "-XX:NewSize=3m", "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1",
