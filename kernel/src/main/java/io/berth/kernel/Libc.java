@@ -63,6 +63,14 @@ final class Libc {
     private static final Function WAITPID = errno("waitpid");
     private static final Function POLL = errno("poll");
     private static final Function DUP = errno("dup");
+    private static final Function SOCKET = errno("socket");
+    private static final Function BIND = errno("bind");
+    private static final Function LISTEN = errno("listen");
+    private static final Function ACCEPT4 = errno("accept4");
+    private static final Function CONNECT = errno("connect");
+    private static final Function SHUTDOWN = errno("shutdown");
+    private static final Function SEND = errno("send");
+    private static final Function SETSOCKOPT = errno("setsockopt");
     private static final Function POSIX_SPAWN = plain("posix_spawn");
     private static final Function POSIX_SPAWN_FILE_ACTIONS_INIT = plain("posix_spawn_file_actions_init");
     private static final Function POSIX_SPAWN_FILE_ACTIONS_DESTROY = plain("posix_spawn_file_actions_destroy");
@@ -231,8 +239,44 @@ final class Libc {
         return WAITPID.invokeInt(new Object[] {pid, status, options});
     }
 
-    static int poll(Pointer fds, long nfds, int timeout) throws LastErrorException {
+    /** poll(2); {@code fds} holds struct pollfd as ints: fd, then events | revents << 16 (little-endian shorts). */
+    static int poll(int[] fds, long nfds, int timeout) throws LastErrorException {
         return POLL.invokeInt(new Object[] {fds, nfds, timeout});
+    }
+
+    static int socket(int domain, int type, int protocol) throws LastErrorException {
+        return SOCKET.invokeInt(new Object[] {domain, type, protocol});
+    }
+
+    /** bind(2) with the address as its bytes (a struct sockaddr_un, say). */
+    static int bind(int fd, byte[] addr, int len) throws LastErrorException {
+        return BIND.invokeInt(new Object[] {fd, addr, len});
+    }
+
+    static int listen(int fd, int backlog) throws LastErrorException {
+        return LISTEN.invokeInt(new Object[] {fd, backlog});
+    }
+
+    /** accept4(2) without the peer's address. */
+    static int accept4(int fd, int flags) throws LastErrorException {
+        return ACCEPT4.invokeInt(new Object[] {fd, null, null, flags});
+    }
+
+    static int connect(int fd, byte[] addr, int len) throws LastErrorException {
+        return CONNECT.invokeInt(new Object[] {fd, addr, len});
+    }
+
+    static long send(int fd, byte[] buf, long len, int flags) throws LastErrorException {
+        return SEND.invokeLong(new Object[] {fd, buf, len, flags});
+    }
+
+    static int shutdown(int fd, int how) throws LastErrorException {
+        return SHUTDOWN.invokeInt(new Object[] {fd, how});
+    }
+
+    /** setsockopt(2) with the option value as longs (a struct timeval: seconds, microseconds). */
+    static int setsockopt(int fd, int level, int name, long[] value, int len) throws LastErrorException {
+        return SETSOCKOPT.invokeInt(new Object[] {fd, level, name, value, len});
     }
 
     static int dup(int fd) throws LastErrorException {

@@ -1,5 +1,10 @@
 package io.berth.shim;
 
+import io.berth.kernel.Fd;
+import io.berth.kernel.FileOps;
+import io.berth.kernel.SyscallException;
+import io.berth.kernel.Syscalls;
+import io.berth.kernel.UnixSocket;
 import io.berth.kernel.cgroup.CgroupStats;
 import io.berth.kernel.cgroup.CgroupStatsReader;
 import io.berth.kernel.stats.DiskUsage;
@@ -10,41 +15,37 @@ import io.berth.shim.api.ShimReport;
 import io.berth.shim.api.State;
 import io.berth.shim.api.StatsSample;
 import java.io.IOException;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
-import java.nio.ByteBuffer;
-import java.nio.channels.SelectionKey;
-import java.nio.channels.Selector;
-import java.nio.channels.SocketChannel;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 
 /**
  * Pushes this container's numbers and lifecycle to the agent over its report socket, so that the
  * agent never has to ask every shim on every scrape: a hello with the state when connected, a
  * {@code StatsSample} every interval (a few cgroup files, /proc/PID/net/dev and a walk of the
  * writable layer), and the state at once when the container exits. The agent may restart at any
- * time: its EOF (seen at once by select) or a failed write means reconnect, retried every second.
- * One daemon platform thread, asleep in select(2) between samples.
+ * time: its EOF (seen at once by poll) or a failed write means reconnect, retried every second.
+ * One daemon platform thread, asleep in poll(2) between samples.
  */
 final class AgentReporter implements Runnable {
     private static final long RETRY_MS = 1000;
+    /** A socket buffer is 200+ KiB and a report under 1 KiB: an agent that reads none for this long is gone. */
+    private static final java.time.Duration SEND_TIMEOUT = java.time.Duration.ofSeconds(5);
 
     private final Container container;
-    private final UnixDomainSocketAddress address;
+    private final Path address;
     private final long intervalMs;
     private final Object lock = new Object();
     private boolean stateChanged;
     private final CountDownLatch exitReported = new CountDownLatch(1);
     private CgroupStatsReader reader;
-    private volatile Selector selector;
+    /** Written to by {@link #stateChanged}, polled with the connection: [read end, write end]. */
+    private final Fd[] wakeUp = FileOps.pipe("agent reporter wake-up", Syscalls.O_NONBLOCK);
 
     private AgentReporter(Container container, Path socket, long intervalMs) {
         this.container = container;
-        this.address = UnixDomainSocketAddress.of(socket);
+        this.address = socket;
         this.intervalMs = intervalMs > 0 ? intervalMs : 10_000;
     }
 
@@ -60,8 +61,11 @@ final class AgentReporter implements Runnable {
             stateChanged = true;
             lock.notifyAll();
         }
-        Selector sel = selector;
-        if (sel != null) sel.wakeup();
+        try {
+            FileOps.writeAll(wakeUp[1], new byte[] {1}, 1);
+        } catch (SyscallException e) {
+            // EAGAIN: the pipe is full of wake-ups already
+        }
     }
 
     /** Waits (bounded) until the exit has been sent to the agent, or sending it failed. */
@@ -77,8 +81,9 @@ final class AgentReporter implements Runnable {
     public void run() {
         boolean warned = false;
         while (true) {
-            try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-                ch.connect(address);
+            try (UnixSocket ch = UnixSocket.connect(address)) {
+                // The agent not reading for that long counts as gone: reconnect.
+                ch.setSendTimeout(SEND_TIMEOUT);
                 warned = false;
                 if (session(ch)) {
                     return;
@@ -100,81 +105,79 @@ final class AgentReporter implements Runnable {
 
     /**
      * One connection; true when the exit has been reported and the reporter is done. The thread
-     * sleeps in select(2) until the next sample is due, the agent's end closes (EOF: the agent went
+     * sleeps in poll(2) until the next sample is due, the agent's end closes (EOF: the agent went
      * away, reconnect now) or the container's state changes ({@link #stateChanged} wakes it): no
      * periodic wake-ups in between.
      */
-    private boolean session(SocketChannel ch) throws IOException {
+    private boolean session(UnixSocket ch) throws IOException {
         synchronized (lock) {
             stateChanged = false;
         }
-        ch.configureBlocking(false);
-        try (Selector selector = Selector.open()) {
-            ch.register(selector, SelectionKey.OP_READ);
-            this.selector = selector;
-            State state = container.state();
-            send(ch, ShimReport.newBuilder().setHello(ShimHello.newBuilder()
-                    .setContainerId(container.spec().getId())
-                    .setShimPid(ProcessHandle.current().pid())
-                    .setState(state)).build());
-            if (state.getStatus() == State.Status.EXITED) {
-                exitReported.countDown();
-                return true;
+        State state = container.state();
+        send(ch, ShimReport.newBuilder().setHello(ShimHello.newBuilder()
+                .setContainerId(container.spec().getId())
+                .setShimPid(ProcessHandle.current().pid())
+                .setState(state)).build());
+        if (state.getStatus() == State.Status.EXITED) {
+            exitReported.countDown();
+            return true;
+        }
+        sendSample(ch);
+        long nextSample = System.nanoTime() + intervalMs * 1_000_000L;
+        byte[] drain = new byte[64];
+        while (true) {
+            boolean changed;
+            synchronized (lock) {
+                changed = stateChanged;
+                stateChanged = false;
             }
-            sendSample(ch);
-            long nextSample = System.nanoTime() + intervalMs * 1_000_000L;
-            while (true) {
-                boolean changed;
-                synchronized (lock) {
-                    changed = stateChanged;
-                    stateChanged = false;
-                }
-                if (changed) {
-                    State now = container.state();
-                    send(ch, ShimReport.newBuilder().setState(now).build());
-                    if (now.getStatus() == State.Status.EXITED) {
-                        exitReported.countDown();
-                        return true;
-                    }
-                }
-                long waitMs = (nextSample - System.nanoTime()) / 1_000_000L;
-                if (waitMs > 0 && selector.select(waitMs) > 0) {
-                    selector.selectedKeys().clear();
-                    // The agent never writes: readable means EOF (or a reset).
-                    if (ch.read(ByteBuffer.allocate(64)) < 0) {
-                        throw new IOException("agent closed the report connection");
-                    }
-                }
-                if (System.nanoTime() - nextSample >= 0) {
-                    sendSample(ch);
-                    nextSample = System.nanoTime() + intervalMs * 1_000_000L;
+            if (changed) {
+                State now = container.state();
+                send(ch, ShimReport.newBuilder().setState(now).build());
+                if (now.getStatus() == State.Status.EXITED) {
+                    exitReported.countDown();
+                    return true;
                 }
             }
-        } finally {
-            this.selector = null;
+            long waitMs = (nextSample - System.nanoTime()) / 1_000_000L;
+            if (waitMs > 0) {
+                int ready = ch.awaitReadable(waitMs, wakeUp[0]);
+                if ((ready & 2) != 0) {
+                    drainWakeUps(drain);
+                }
+                // The agent never writes: readable means EOF (or a reset).
+                if ((ready & 1) != 0 && ch.in().read(drain) < 0) {
+                    throw new IOException("agent closed the report connection");
+                }
+            }
+            if (System.nanoTime() - nextSample >= 0) {
+                sendSample(ch);
+                nextSample = System.nanoTime() + intervalMs * 1_000_000L;
+            }
         }
     }
 
-    private void sendSample(SocketChannel ch) throws IOException {
+    private void drainWakeUps(byte[] buf) {
+        try {
+            while (FileOps.read(wakeUp[0], buf) > 0) {
+                // wake-ups only say "look at stateChanged"
+            }
+        } catch (SyscallException e) {
+            // EAGAIN: drained
+        }
+    }
+
+    private void sendSample(UnixSocket ch) throws IOException {
         StatsSample sample = sample();
         if (sample != null) {
             send(ch, ShimReport.newBuilder().setSample(sample).build());
         }
     }
 
-    private static void send(SocketChannel ch, ShimReport report) throws IOException {
+    private static void send(UnixSocket ch, ShimReport report) throws IOException {
         var bytes = new java.io.ByteArrayOutputStream(256);
         report.writeDelimitedTo(bytes);
-        ByteBuffer buf = ByteBuffer.wrap(bytes.toByteArray());
-        int stalls = 0;
-        while (buf.hasRemaining()) {
-            if (ch.write(buf) == 0) {
-                // Non-blocking and the agent is not reading (a socket buffer is 200+ KiB, a report
-                // under 1 KiB): give it a few seconds, then treat it as gone and reconnect.
-                if (++stalls > 500) throw new IOException("agent not reading its report socket");
-                LockSupport.parkNanos(10_000_000L);
-            }
-        }
+        ch.out().write(bytes.toByteArray());
     }
 
     /** Null when there is nothing to read: not running yet, or the cgroup is gone. */

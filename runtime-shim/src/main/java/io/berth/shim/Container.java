@@ -8,6 +8,7 @@ import io.berth.kernel.FileOps;
 import io.berth.kernel.Processes;
 import io.berth.kernel.SyscallException;
 import io.berth.kernel.Syscalls;
+import io.berth.kernel.UnixSocket;
 import io.berth.kernel.cgroup.Cgroup;
 import io.berth.kernel.cgroup.Cgroups;
 import io.berth.kernel.cgroup.DeviceRule;
@@ -22,7 +23,6 @@ import io.berth.shim.api.State;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -401,7 +401,9 @@ final class Container {
      * stdin_once the container's stdin is closed when the first client that used it detaches
      * (CRI ContainerConfig.stdin_once); a pty cannot be half-closed, so with a tty it stays.
      */
-    void attach(io.berth.shim.api.AttachRequest req, SocketChannel ch, InputStream in, OutputStream out) throws IOException {
+    void attach(io.berth.shim.api.AttachRequest req, UnixSocket ch) throws IOException {
+        InputStream in = ch.in();
+        OutputStream out = ch.out();
         if (status != State.Status.RUNNING) {
             StreamExec.refuse(out, "attach to container " + spec.getId() + ": it is " + status + ", not RUNNING");
             return;
@@ -417,11 +419,7 @@ final class Container {
             return;
         }
         Thread writer = Thread.ofPlatform().name("attach-" + spec.getId()).daemon(true).start(() -> client.run(() -> {
-            try {
-                ch.shutdownInput(); // ends the read loop below
-            } catch (IOException e) {
-                // already closed
-            }
+            ch.shutdownInput(); // ends the read loop below
         }));
         boolean useStdin = req.getStdin() && spec.getProcess().getStdin();
         try {

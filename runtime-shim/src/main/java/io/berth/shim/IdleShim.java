@@ -2,6 +2,7 @@ package io.berth.shim;
 
 import io.berth.kernel.Processes;
 import io.berth.kernel.Syscalls;
+import io.berth.kernel.UnixSocket;
 import io.berth.shim.api.Empty;
 import io.berth.shim.api.ShimClient;
 import io.berth.shim.api.ShimPool;
@@ -11,11 +12,6 @@ import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
-import java.nio.channels.Channels;
-import java.nio.channels.ServerSocketChannel;
-import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -47,8 +43,7 @@ final class IdleShim {
         Path sock = slot.resolve(ShimPool.SOCKET);
         Path tmp = slot.resolve(".pool.sock.tmp");
         Files.deleteIfExists(tmp);
-        try (var server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
-            server.bind(UnixDomainSocketAddress.of(tmp));
+        try (var server = UnixSocket.listen(tmp)) {
             ShimMain.writePid(slot);
             // Listening before the name appears: a pool that sees the socket can connect.
             Files.move(tmp, sock, StandardCopyOption.ATOMIC_MOVE);
@@ -60,10 +55,10 @@ final class IdleShim {
             Log.mark("idle");
             Log.timeline("idle pool shim ready in " + slot);
             while (true) {
-                try (SocketChannel ch = server.accept()) {
-                    ShimRequest req = ShimRequest.parseDelimitedFrom(Channels.newInputStream(ch));
+                try (UnixSocket ch = server.accept()) {
+                    ShimRequest req = ShimRequest.parseDelimitedFrom(ch.in());
                     if (req == null) continue;
-                    OutputStream out = Channels.newOutputStream(ch);
+                    OutputStream out = ch.out();
                     switch (req.getRequestCase()) {
                         case ADOPT -> {
                             if (!STATE.compareAndSet(IDLE, ADOPTED)) {

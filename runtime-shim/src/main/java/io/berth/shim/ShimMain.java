@@ -2,6 +2,7 @@ package io.berth.shim;
 
 import io.berth.kernel.MemorySharing;
 import io.berth.kernel.Syscalls;
+import io.berth.kernel.UnixSocket;
 import io.berth.kernel.seccomp.Seccomp;
 import io.berth.shim.api.AdoptRequest;
 import io.berth.shim.api.AtomicFile;
@@ -30,11 +31,6 @@ import io.berth.shim.api.WaitRequest;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
-import java.nio.channels.Channels;
-import java.nio.channels.ServerSocketChannel;
-import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -184,8 +180,7 @@ public final class ShimMain {
         Path sock = bundle.resolve(ShimClient.SOCKET);
         Path tmp = bundle.resolve(".shim.sock.tmp");
         Files.deleteIfExists(tmp);
-        var server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-        server.bind(UnixDomainSocketAddress.of(tmp));
+        var server = UnixSocket.listen(tmp);
         // Listening before the name appears: the launcher's first connect cannot be refused.
         Files.move(tmp, sock, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         Log.mark("socket");
@@ -195,25 +190,25 @@ public final class ShimMain {
                     container.spec().getStatsIntervalMs());
         }
         while (true) {
-            SocketChannel ch = server.accept();
+            UnixSocket ch = server.accept();
             inFlight.incrementAndGet();
             Thread.ofPlatform().name("request").daemon(true).start(() -> handle(ch));
         }
     }
 
-    private void handle(SocketChannel ch) {
+    private void handle(UnixSocket ch) {
         try (ch) {
-            InputStream in = Channels.newInputStream(ch);
+            InputStream in = ch.in();
             ShimRequest req = ShimRequest.parseDelimitedFrom(in);
             if (req == null) return;
             // Streams answer for themselves, then keep the connection for their frames.
             switch (req.getRequestCase()) {
                 case STREAM_EXEC -> {
-                    StreamExec.serve(container, req.getStreamExec(), in, Channels.newOutputStream(ch));
+                    StreamExec.serve(container, req.getStreamExec(), in, ch.out());
                     return;
                 }
                 case ATTACH -> {
-                    container.attach(req.getAttach(), ch, in, Channels.newOutputStream(ch));
+                    container.attach(req.getAttach(), ch);
                     return;
                 }
                 default -> {
@@ -225,7 +220,7 @@ public final class ShimMain {
             } catch (Exception e) {
                 resp = ShimResponse.newBuilder().setError(e.getMessage() == null ? e.toString() : e.getMessage()).build();
             }
-            OutputStream out = Channels.newOutputStream(ch);
+            OutputStream out = ch.out();
             resp.writeDelimitedTo(out);
             out.flush();
         } catch (IOException e) {
