@@ -19,7 +19,8 @@ import java.util.function.Function;
  * A warm pool of pre-started idle shims: a shim JVM's start-up (JVM, JNA, class initialisation,
  * the default seccomp filter) takes hundreds of ms on a loaded node, far more than the container
  * work itself, so the agent keeps {@code size} shims started ahead and hands the next container to
- * one of them ({@code AdoptRequest}); a new one is started in the background to take its place.
+ * one of them ({@code AdoptRequest}); a new one is started in the background to take its place
+ * (once that container is created; at once in a burst, see {@link #launch}).
  * With an empty pool (size 0, or all taken and the next one still starting up) a container waits
  * for the oldest starting shim, which is never slower than launching a new one; if no shim is
  * there at all, one is launched for it as by {@link ShimLauncher#launch}.
