@@ -51,6 +51,8 @@ public final class ShimMain {
      * to whatever the shim execs, before anything else runs.
      */
     private static boolean shareMemory;
+    /** How long after Start the shim's memory is handed to KSM (see markMemoryMergeable). */
+    private static final long MERGEABLE_DELAY_MS = 1000;
 
     private final Path bundle;
     private final Container container;
@@ -274,10 +276,16 @@ public final class ShimMain {
 
     private static void markMemoryMergeable() {
         try {
+            // A second later: walking and madvising every mapping, interpreted, took ~10 ms of CPU
+            // right when the agent finishes StartContainer (and a burst's next create needs it).
+            // KSM takes minutes to merge anyway.
+            Thread.sleep(MERGEABLE_DELAY_MS);
             long bytes = MemorySharing.markMergeable();
             Log.info("memory marked mergeable for KSM: " + (bytes >> 20) + " MiB");
         } catch (RuntimeException e) {
             Log.warn("mark memory mergeable: " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
