@@ -26,25 +26,22 @@ class UnixSocketTest {
 
     @Test
     void aJdkClientTalksToAListeningSocketBothWays() throws Exception {
-        Path path = dir.resolve("s.sock");
-        try (UnixSocket server = UnixSocket.listen(path);
-                SocketChannel client = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-            client.connect(UnixDomainSocketAddress.of(path));
-            try (UnixSocket conn = server.accept()) {
-                client.write(ByteBuffer.wrap("ping".getBytes(StandardCharsets.UTF_8)));
-                byte[] buf = new byte[16];
-                int n = conn.in().read(buf, 3, 10);
-                assertEquals("ping", new String(buf, 3, n, StandardCharsets.UTF_8));
+        try (Pair p = Pair.open(dir.resolve("s.sock"))) {
+            UnixSocket conn = p.conn();
+            SocketChannel client = p.client();
+            client.write(ByteBuffer.wrap("ping".getBytes(StandardCharsets.UTF_8)));
+            byte[] buf = new byte[16];
+            int n = conn.in().read(buf, 3, 10);
+            assertEquals("ping", new String(buf, 3, n, StandardCharsets.UTF_8));
 
-                byte[] big = new byte[300_000]; // more than a socket buffer: written in parts
-                for (int i = 0; i < big.length; i++) big[i] = (byte) i;
-                var reader = CompletableFuture.supplyAsync(() -> readFully(client, big.length));
-                conn.out().write(big, 0, big.length);
-                assertArrayEquals(big, reader.get(10, TimeUnit.SECONDS));
+            byte[] big = new byte[300_000]; // more than a socket buffer: written in parts
+            for (int i = 0; i < big.length; i++) big[i] = (byte) i;
+            var reader = CompletableFuture.supplyAsync(() -> readFully(client, big.length));
+            conn.out().write(big, 0, big.length);
+            assertArrayEquals(big, reader.get(10, TimeUnit.SECONDS));
 
-                client.close();
-                assertEquals(-1, conn.in().read(buf), "the peer's close is end of stream");
-            }
+            client.close();
+            assertEquals(-1, conn.in().read(buf), "the peer's close is end of stream");
         }
     }
 
@@ -64,74 +61,57 @@ class UnixSocketTest {
 
     @Test
     void shutdownInputEndsAReadBlockedInAnotherThread() throws Exception {
-        Path path = dir.resolve("s.sock");
-        try (UnixSocket server = UnixSocket.listen(path);
-                SocketChannel client = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-            client.connect(UnixDomainSocketAddress.of(path));
-            try (UnixSocket conn = server.accept()) {
-                var read = CompletableFuture.supplyAsync(() -> {
-                    try {
-                        return conn.in().read(new byte[8]);
-                    } catch (IOException e) {
-                        throw new java.io.UncheckedIOException(e);
-                    }
-                });
-                Thread.sleep(100);
-                conn.shutdownInput();
-                assertEquals(-1, read.get(10, TimeUnit.SECONDS));
-            }
+        try (Pair p = Pair.open(dir.resolve("s.sock"))) {
+            UnixSocket conn = p.conn();
+            var read = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return conn.in().read(new byte[8]);
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            Thread.sleep(100);
+            conn.shutdownInput();
+            assertEquals(-1, read.get(10, TimeUnit.SECONDS));
         }
     }
 
     @Test
     void awaitReadableSeesTheSocketTheOtherFdAndTheTimeout() throws Exception {
-        Path path = dir.resolve("s.sock");
         Fd[] wake = FileOps.pipe("wake-up");
-        try (UnixSocket server = UnixSocket.listen(path);
-                SocketChannel client = SocketChannel.open(StandardProtocolFamily.UNIX);
-                Fd r = wake[0]; Fd w = wake[1]) {
-            client.connect(UnixDomainSocketAddress.of(path));
-            try (UnixSocket conn = server.accept()) {
-                long t0 = System.nanoTime();
-                assertEquals(0, conn.awaitReadable(50, r));
-                assertTrue(System.nanoTime() - t0 >= 45_000_000L, "waited the timeout");
-                FileOps.writeAll(w, new byte[] {1}, 1);
-                assertEquals(2, conn.awaitReadable(5000, r));
-                client.close();
-                assertEquals(3, conn.awaitReadable(5000, r), "end of stream makes the socket readable");
-            }
+        try (Pair p = Pair.open(dir.resolve("s.sock")); Fd r = wake[0]; Fd w = wake[1]) {
+            UnixSocket conn = p.conn();
+            long t0 = System.nanoTime();
+            assertEquals(0, conn.awaitReadable(50, r));
+            assertTrue(System.nanoTime() - t0 >= 45_000_000L, "waited the timeout");
+            FileOps.writeAll(w, new byte[] {1}, 1);
+            assertEquals(2, conn.awaitReadable(5000, r));
+            p.client().close();
+            assertEquals(3, conn.awaitReadable(5000, r), "end of stream makes the socket readable");
         }
     }
 
     @Test
     void aWriteToAPeerThatReadsNothingFailsAfterTheSendTimeout() throws Exception {
-        Path path = dir.resolve("s.sock");
-        try (UnixSocket server = UnixSocket.listen(path);
-                SocketChannel client = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-            client.connect(UnixDomainSocketAddress.of(path));
-            try (UnixSocket conn = server.accept()) {
-                conn.setSendTimeout(Duration.ofMillis(200));
-                var e = assertThrows(IOException.class, () -> {
-                    for (int i = 0; i < 1000; i++) conn.out().write(new byte[65536]);
-                });
-                assertTrue(e.getMessage().contains("send timeout"), e.getMessage());
-            }
+        try (Pair p = Pair.open(dir.resolve("s.sock"))) {
+            UnixSocket conn = p.conn();
+            conn.setSendTimeout(Duration.ofMillis(200));
+            var e = assertThrows(IOException.class, () -> {
+                for (int i = 0; i < 1000; i++) conn.out().write(new byte[65536]);
+            });
+            assertTrue(e.getMessage().contains("send timeout"), e.getMessage());
         }
     }
 
     @Test
     void aWriteToAClosedPeerIsAnErrorNotASignal() throws Exception {
-        Path path = dir.resolve("s.sock");
-        try (UnixSocket server = UnixSocket.listen(path)) {
-            SocketChannel client = SocketChannel.open(StandardProtocolFamily.UNIX);
-            client.connect(UnixDomainSocketAddress.of(path));
-            try (UnixSocket conn = server.accept()) {
-                client.close();
-                var e = assertThrows(IOException.class, () -> {
-                    for (int i = 0; i < 10; i++) conn.out().write(new byte[1024]);
-                });
-                assertTrue(e.getMessage().contains("Broken pipe") || e.getMessage().contains("reset"), e.getMessage());
-            }
+        try (Pair p = Pair.open(dir.resolve("s.sock"))) {
+            UnixSocket conn = p.conn();
+            p.client().close();
+            var e = assertThrows(IOException.class, () -> {
+                for (int i = 0; i < 10; i++) conn.out().write(new byte[1024]);
+            });
+            assertTrue(e.getMessage().contains("Broken pipe") || e.getMessage().contains("reset"), e.getMessage());
         }
     }
 
@@ -145,6 +125,23 @@ class UnixSocketTest {
         Path tooLong = dir.resolve("x".repeat(120));
         var e = assertThrows(IOException.class, () -> UnixSocket.listen(tooLong));
         assertTrue(e.getMessage().contains("the limit is 107"), e.getMessage());
+    }
+
+    /** A listening UnixSocket, a JDK client connected to it, and the accepted connection. */
+    private record Pair(UnixSocket server, SocketChannel client, UnixSocket conn) implements AutoCloseable {
+        static Pair open(Path path) throws IOException {
+            UnixSocket server = UnixSocket.listen(path);
+            SocketChannel client = SocketChannel.open(StandardProtocolFamily.UNIX);
+            client.connect(UnixDomainSocketAddress.of(path));
+            return new Pair(server, client, server.accept());
+        }
+
+        @Override
+        public void close() throws IOException {
+            conn.close();
+            client.close();
+            server.close();
+        }
     }
 
     private static byte[] readFully(SocketChannel ch, int n) {

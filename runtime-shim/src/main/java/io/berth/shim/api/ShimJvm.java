@@ -32,7 +32,7 @@ import java.util.stream.Collectors;
  * started through {@code setarch -R}: without address-space randomisation, so that the pages
  * shims have alike are alike byte for byte and KSM can keep one copy of each
  * ({@code io.berth.kernel.MemorySharing}). The shim gives randomisation back to everything it
- * starts, containers first, and marks its memory mergeable once its container runs.
+ * starts, containers first, and marks its memory mergeable a second after its container starts.
  *
  * <p>Layout of {@code shimLibDir}: the jars of the shim's class path ({@code *.jar}),
  * {@code native/com/sun/jna/linux-x86-64/libjnidispatch.so}, optionally {@code shim.aot}.
