@@ -82,8 +82,8 @@ public final class ContainerManager implements PodContainers {
                 return false;
             }
             // Started and exited are the shim's facts (its live state, its durable exit.pb): after a
-            // crash recover() learns them again, so the record need not wait for the disk.
-            store.update(next.id(), next);
+            // crash recover() learns them again, so the answer need not wait for the record's file.
+            store.updateBehind(next.id(), next);
             containers.put(next.id(), next);
             announce(change, next);
             return true;
