@@ -7,6 +7,8 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
+import java.util.Objects;
 
 /**
  * A unix stream socket through libc: listen, accept, connect, blocking streams, shutdown, and a
@@ -172,7 +174,7 @@ public final class UnixSocket implements AutoCloseable {
 
         @Override
         public int read(byte[] b, int off, int len) throws IOException {
-            java.util.Objects.checkFromIndexSize(off, len, b.length);
+            Objects.checkFromIndexSize(off, len, b.length);
             if (len == 0) return 0;
             byte[] buf = off == 0 ? b : new byte[len];
             while (true) {
@@ -200,9 +202,9 @@ public final class UnixSocket implements AutoCloseable {
 
         @Override
         public void write(byte[] b, int off, int len) throws IOException {
-            java.util.Objects.checkFromIndexSize(off, len, b.length);
+            Objects.checkFromIndexSize(off, len, b.length);
             while (len > 0) {
-                byte[] chunk = off == 0 ? b : java.util.Arrays.copyOfRange(b, off, off + len);
+                byte[] chunk = off == 0 ? b : Arrays.copyOfRange(b, off, off + len);
                 try {
                     int n = (int) Libc.send(fd.get(), chunk, len, MSG_NOSIGNAL);
                     off += n;

@@ -17,6 +17,7 @@ import io.berth.shim.api.StatsSample;
 import java.io.IOException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
@@ -32,7 +33,7 @@ final class AgentReporter implements Runnable {
     private static final long RETRY_MS = 1000;
     private static final long FIRST_SAMPLE_MS = 1000;
     /** A socket buffer is 200+ KiB and a report under 1 KiB: an agent that reads none for this long is gone. */
-    private static final java.time.Duration SEND_TIMEOUT = java.time.Duration.ofSeconds(5);
+    private static final Duration SEND_TIMEOUT = Duration.ofSeconds(5);
 
     private final Container container;
     private final Path address;

@@ -49,7 +49,7 @@ public final class ShimPool implements AutoCloseable {
      * Containers closer together than this are a burst: longer than a shim's start-up, so that each
      * of a burst's shims starts as soon as the one before it is taken.
      */
-    static final java.time.Duration BURST_GAP = java.time.Duration.ofSeconds(1);
+    private static final java.time.Duration BURST_GAP = java.time.Duration.ofSeconds(1);
 
     private long next;
     private long lastTake;
@@ -98,7 +98,7 @@ public final class ShimPool implements AutoCloseable {
         // still starting, or the last container came less than BURST_GAP ago) it starts now: the
         // next create then finds a shim that has been starting all the while (at nice 19, on CPU
         // this create leaves) instead of one started only after this create.
-        boolean burst = startedBurst() | !Files.exists(slot.dir().resolve(SOCKET));
+        boolean burst = cameInBurst() | !Files.exists(slot.dir().resolve(SOCKET));
         if (burst) startRefill();
         try {
             Path b = ShimLauncher.prepare(bundle, spec);
@@ -123,7 +123,7 @@ public final class ShimPool implements AutoCloseable {
     }
 
     /** Whether the previous container came less than {@link #BURST_GAP} before this one; notes this one's time. */
-    private synchronized boolean startedBurst() {
+    private synchronized boolean cameInBurst() {
         long now = System.nanoTime();
         boolean burst = lastTake != 0 && now - lastTake < BURST_GAP.toNanos();
         lastTake = now;
