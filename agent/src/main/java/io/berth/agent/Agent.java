@@ -143,15 +143,21 @@ public final class Agent {
             var runtime = new CriRuntimeService(new Version(), new Status(conditions, () -> configJson),
                     new RuntimeConfig(driver), pods, containers, streaming, streamTargets,
                     Observability.of(pods, containers, stats, events));
-            CriServer cri = CriServer.start(config.socketPath(), new CriBoundary(new CriMetrics(registry)),
-                    List.of(runtime, new CriImageService(images, new ContainerFilesystems(containers))));
-            cleanups.push("stop CRI server", () -> cri.stop(config.shutdownGraceSeconds()));
-
+            // The HTTP listener before the CRI socket: the socket is the last thing to appear, so
+            // a client that reaches it never sees it go again because a later step (say, a
+            // metrics port already taken) failed the start. /healthz says "not serving" until then.
             Vertx vertx = Vertx.vertx();
             cleanups.push("close Vert.x", () -> vertx.close().toCompletionStage().toCompletableFuture()
                     .get(10, TimeUnit.SECONDS));
-            HttpEndpoints http = HttpEndpoints.start(vertx, config.http(), registry, cri::serving);
+            var criServer = new java.util.concurrent.atomic.AtomicReference<CriServer>();
+            HttpEndpoints http = HttpEndpoints.start(vertx, config.http(), registry,
+                    () -> criServer.get() != null && criServer.get().serving());
             cleanups.push("stop HTTP listener", http::close);
+
+            CriServer cri = CriServer.start(config.socketPath(), new CriBoundary(new CriMetrics(registry)),
+                    List.of(runtime, new CriImageService(images, new ContainerFilesystems(containers))));
+            cleanups.push("stop CRI server", () -> cri.stop(config.shutdownGraceSeconds()));
+            criServer.set(cri);
 
             JitPriority.lower();
             // At nice 19, on CPU the node leaves over: a pull that comes first just warms up itself.

@@ -24,6 +24,8 @@ public final class AgentProcess implements AutoCloseable {
      */
     private static MemorySharing.KsmState ksmFound;
     private final Process process;
+    /** Stopped by {@link #terminate}, {@link #kill} or expected to exit ({@link #awaitExit}): the test's doing. */
+    private volatile boolean stoppedByTest;
     private final Path dir;
     private final Path socket;
     private final int httpPort;
@@ -193,6 +195,7 @@ public final class AgentProcess implements AutoCloseable {
 
     /** SIGTERM, as kubelet's node or systemd would stop it; returns the exit code. */
     public int terminate(Duration timeout) throws InterruptedException {
+        stoppedByTest = true;
         process.destroy();
         if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
             process.destroyForcibly().waitFor();
@@ -201,9 +204,25 @@ public final class AgentProcess implements AutoCloseable {
         return process.exitValue();
     }
 
+    /** Waits for an agent the test expects to exit by itself (a refused start); its exit code. */
+    public int awaitExit(Duration timeout) throws InterruptedException {
+        stoppedByTest = true;
+        if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+            throw new IllegalStateException("agent in " + dir + " still runs after " + timeout);
+        }
+        return process.exitValue();
+    }
+
+    /** kill -9, as a crash would end it; waits until it is gone. */
+    public void kill() throws InterruptedException {
+        stoppedByTest = true;
+        process.destroyForcibly().waitFor();
+    }
+
     /** Stops the agent if it still runs: SIGTERM, then SIGKILL. Only this process, by its pid. */
     @Override
     public void close() throws InterruptedException {
+        reportIfGone();
         if (process.isAlive()) {
             process.destroy();
             if (!process.waitFor(20, TimeUnit.SECONDS)) {
@@ -212,6 +231,26 @@ public final class AgentProcess implements AutoCloseable {
         }
         unmountLeftHierarchy();
         restoreKsm();
+    }
+
+    /**
+     * An agent that exited before its test was done with it, or lost its socket, leaves its tests
+     * failing with UNAVAILABLE and nothing else to go on; its exit code and log go to stderr (the
+     * build's output) so that the cause is there to read.
+     */
+    private void reportIfGone() {
+        if (stoppedByTest) return;
+        boolean exited = !process.isAlive();
+        if (!exited && Files.exists(socket)) return;
+        String what = exited ? "exited with " + process.exitValue() : "is running but its socket " + socket + " is gone";
+        String text;
+        try {
+            String all = log();
+            text = all.length() > 20_000 ? "...\n" + all.substring(all.length() - 20_000) : all;
+        } catch (IOException e) {
+            text = "(log unreadable: " + e.getMessage() + ")";
+        }
+        System.err.println("agent in " + dir + " " + what + " before its test closed it; its log:\n" + text);
     }
 
     private static synchronized void restoreKsm() {

@@ -155,8 +155,7 @@ class AgentIT {
     @Test
     void aSecondAgentOnTheSameSocketExitsCleanlyAndTheFirstKeepsServing() throws Exception {
         try (var second = AgentProcess.launch(dir.resolve("second"), agent.socket(), AgentProcess.freePort())) {
-            assertTrue(second.process().waitFor(60, TimeUnit.SECONDS), "second agent should exit");
-            assertEquals(1, second.process().exitValue());
+            assertEquals(1, second.awaitExit(Duration.ofSeconds(60)), "second agent should exit");
             assertTrue(second.log().contains("another berth agent"), second.log());
         }
         assertTrue(Files.exists(agent.socket()));
@@ -221,8 +220,7 @@ class AgentIT {
     @Test
     void aBadFlagIsRefusedWithAClearMessage(@TempDir Path own) throws Exception {
         try (var bad = AgentProcess.launch(own, own.resolve("s.sock"), AgentProcess.freePort(), "--http-port", "x")) {
-            assertTrue(bad.process().waitFor(60, TimeUnit.SECONDS));
-            assertEquals(2, bad.process().exitValue());
+            assertEquals(2, bad.awaitExit(Duration.ofSeconds(60)));
             assertTrue(bad.log().contains("http.port"), bad.log());
         }
     }

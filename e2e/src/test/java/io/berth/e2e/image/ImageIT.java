@@ -509,7 +509,7 @@ class ImageIT {
             while (System.nanoTime() < deadline && !hasWork(a)) {
                 Thread.sleep(2);
             }
-            a.process().destroyForcibly().waitFor();
+            a.kill();
             pool.shutdownNow();
         }
         try (var a = AgentProcess.start(d); var c = a.client()) {

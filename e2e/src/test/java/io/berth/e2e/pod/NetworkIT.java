@@ -132,8 +132,7 @@ class NetworkIT {
                 });
             }
             Thread.sleep(150);
-            bed.agent().process().destroyForcibly(); // kill -9, mid-way through some set-ups
-            bed.agent().process().waitFor();
+            bed.agent().kill(); // kill -9, mid-way through some set-ups
         }
         bed.cri().close();
         bed.restartAgent();
