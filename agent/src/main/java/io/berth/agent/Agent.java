@@ -150,8 +150,10 @@ public final class Agent {
             cleanups.push("close Vert.x", () -> vertx.close().toCompletionStage().toCompletableFuture()
                     .get(10, TimeUnit.SECONDS));
             var criServer = new java.util.concurrent.atomic.AtomicReference<CriServer>();
-            HttpEndpoints http = HttpEndpoints.start(vertx, config.http(), registry,
-                    () -> criServer.get() != null && criServer.get().serving());
+            HttpEndpoints http = HttpEndpoints.start(vertx, config.http(), registry, () -> {
+                CriServer c = criServer.get();
+                return c != null && c.serving();
+            });
             cleanups.push("stop HTTP listener", http::close);
 
             CriServer cri = CriServer.start(config.socketPath(), new CriBoundary(new CriMetrics(registry)),

@@ -64,16 +64,12 @@ public final class UnixSocket implements AutoCloseable {
     public static UnixSocket connect(Path path) throws IOException {
         UnixSocket s = open(path);
         byte[] addr = address(path);
-        while (true) {
-            try {
-                Libc.connect(s.fd.get(), addr, addr.length);
-                return s;
-            } catch (LastErrorException e) {
-                if (e.getErrorCode() != Errno.EINTR) {
-                    s.close();
-                    throw new IOException("connect to unix socket " + path + ": " + Syscalls.strerror(e.getErrorCode()));
-                }
-            }
+        try {
+            retrying("connect to unix socket " + path, () -> Libc.connect(s.fd.get(), addr, addr.length));
+            return s;
+        } catch (IOException e) {
+            s.close();
+            throw e;
         }
     }
 
@@ -100,15 +96,8 @@ public final class UnixSocket implements AutoCloseable {
 
     /** The next connection (blocking). */
     public UnixSocket accept() throws IOException {
-        while (true) {
-            try {
-                return new UnixSocket(Libc.accept4(fd.get(), SOCK_CLOEXEC), what + " (accepted)");
-            } catch (LastErrorException e) {
-                if (e.getErrorCode() != Errno.EINTR) {
-                    throw new IOException("accept on " + what + ": " + Syscalls.strerror(e.getErrorCode()));
-                }
-            }
-        }
+        return new UnixSocket((int) retrying("accept on " + what, () -> Libc.accept4(fd.get(), SOCK_CLOEXEC)),
+                what + " (accepted)");
     }
 
     public InputStream in() {
@@ -177,20 +166,10 @@ public final class UnixSocket implements AutoCloseable {
             Objects.checkFromIndexSize(off, len, b.length);
             if (len == 0) return 0;
             byte[] buf = off == 0 ? b : new byte[len];
-            while (true) {
-                try {
-                    int n = (int) Libc.read(fd.get(), buf, len);
-                    if (n == 0) return -1;
-                    if (buf != b) System.arraycopy(buf, 0, b, off, n);
-                    return n;
-                } catch (LastErrorException e) {
-                    if (e.getErrorCode() != Errno.EINTR) {
-                        throw new IOException("read " + what + ": " + Syscalls.strerror(e.getErrorCode()));
-                    }
-                } catch (IllegalStateException e) {
-                    throw new IOException("read " + what + ": closed");
-                }
-            }
+            int n = (int) retrying("read " + what, () -> Libc.read(fd.get(), buf, len));
+            if (n == 0) return -1;
+            if (buf != b) System.arraycopy(buf, 0, b, off, n);
+            return n;
         }
     }
 
@@ -205,20 +184,34 @@ public final class UnixSocket implements AutoCloseable {
             Objects.checkFromIndexSize(off, len, b.length);
             while (len > 0) {
                 byte[] chunk = off == 0 ? b : Arrays.copyOfRange(b, off, off + len);
-                try {
-                    int n = (int) Libc.send(fd.get(), chunk, len, MSG_NOSIGNAL);
-                    off += n;
-                    len -= n;
-                } catch (LastErrorException e) {
-                    if (e.getErrorCode() == Errno.EAGAIN) {
-                        throw new IOException("write " + what + ": the peer has read nothing within the send timeout");
-                    }
-                    if (e.getErrorCode() != Errno.EINTR) {
-                        throw new IOException("write " + what + ": " + Syscalls.strerror(e.getErrorCode()));
-                    }
-                } catch (IllegalStateException e) {
-                    throw new IOException("write " + what + ": closed");
+                int left = len;
+                int n = (int) retrying("write " + what, () -> Libc.send(fd.get(), chunk, left, MSG_NOSIGNAL));
+                off += n;
+                len -= n;
+            }
+        }
+    }
+
+    private interface Call {
+        long run() throws LastErrorException;
+    }
+
+    /**
+     * {@code call}, again after EINTR; its failure as an IOException "{@code what}: reason". EAGAIN
+     * comes only from a send that hit the send timeout; a closed socket is "closed".
+     */
+    private static long retrying(String what, Call call) throws IOException {
+        while (true) {
+            try {
+                return call.run();
+            } catch (LastErrorException e) {
+                int errno = e.getErrorCode();
+                if (errno != Errno.EINTR) {
+                    throw new IOException(what + ": " + (errno == Errno.EAGAIN
+                            ? "the peer has read nothing within the send timeout" : Syscalls.strerror(errno)));
                 }
+            } catch (IllegalStateException e) {
+                throw new IOException(what + ": closed");
             }
         }
     }

@@ -38,14 +38,7 @@ public final class RecordStore<T> {
     }
 
     public void put(String id, T record) {
-        synchronized (fileLock(id)) {
-            behind.remove(id); // older than this record
-            try {
-                AtomicFiles.write(file(id), JSON.writeValueAsBytes(record));
-            } catch (IOException e) {
-                throw new UncheckedIOException("persist " + type.getSimpleName() + " " + id + " in " + dir, e);
-            }
-        }
+        now(id, "persist", "in", () -> AtomicFiles.write(file(id), JSON.writeValueAsBytes(record)));
     }
 
     /**
@@ -53,14 +46,7 @@ public final class RecordStore<T> {
      * {@link AtomicFiles#replace}): atomic, not waited for on disk.
      */
     public void update(String id, T record) {
-        synchronized (fileLock(id)) {
-            behind.remove(id);
-            try {
-                AtomicFiles.replace(file(id), JSON.writeValueAsBytes(record));
-            } catch (IOException e) {
-                throw new UncheckedIOException("persist " + type.getSimpleName() + " " + id + " in " + dir, e);
-            }
-        }
+        now(id, "persist", "in", () -> AtomicFiles.replace(file(id), JSON.writeValueAsBytes(record)));
     }
 
     /**
@@ -93,15 +79,27 @@ public final class RecordStore<T> {
     }
 
     public void delete(String id) {
+        now(id, "delete", "from", () -> AtomicFiles.delete(file(id)));
+        fileLocks.remove(id);
+    }
+
+    private interface FileWrite {
+        void run() throws IOException;
+    }
+
+    /**
+     * {@code write} of the record's file, on this thread and under the record's lock; a change
+     * {@link #updateBehind} has not written yet is older than this one and is dropped.
+     */
+    private void now(String id, String verb, String preposition, FileWrite write) {
         synchronized (fileLock(id)) {
             behind.remove(id);
             try {
-                AtomicFiles.delete(file(id));
+                write.run();
             } catch (IOException e) {
-                throw new UncheckedIOException("delete " + type.getSimpleName() + " " + id + " from " + dir, e);
+                throw new UncheckedIOException(verb + " " + type.getSimpleName() + " " + id + " " + preposition + " " + dir, e);
             }
         }
-        fileLocks.remove(id);
     }
 
     private Object fileLock(String id) {
