@@ -34,7 +34,9 @@ import java.util.stream.Collectors;
  * ({@code io.berth.kernel.MemorySharing}). The shim gives randomisation back to everything it
  * starts, containers first, and marks its memory mergeable a second after its container starts.
  *
- * <p>Layout of {@code shimLibDir}: the jars of the shim's class path ({@code *.jar}),
+ * <p>Layout of {@code shimLibDir}: the jars of the shim's class path ({@code *.jar}; the build
+ * makes one, {@code berth-shim.jar}, with only the protobuf classes the shim reaches: the JDK
+ * indexes every class-path entry the first time a class is missing, see runtime-shim/pom.xml),
  * {@code native/com/sun/jna/linux-x86-64/libjnidispatch.so}, optionally {@code shim.aot}.
  */
 public final class ShimJvm {
