@@ -54,6 +54,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The berth agent: one per node. Start-up is a list of named steps, each registering its undo, so
@@ -149,7 +150,7 @@ public final class Agent {
             Vertx vertx = Vertx.vertx();
             cleanups.push("close Vert.x", () -> vertx.close().toCompletionStage().toCompletableFuture()
                     .get(10, TimeUnit.SECONDS));
-            var criServer = new java.util.concurrent.atomic.AtomicReference<CriServer>();
+            var criServer = new AtomicReference<CriServer>();
             HttpEndpoints http = HttpEndpoints.start(vertx, config.http(), registry, () -> {
                 CriServer c = criServer.get();
                 return c != null && c.serving();

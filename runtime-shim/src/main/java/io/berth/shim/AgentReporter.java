@@ -179,10 +179,9 @@ final class AgentReporter implements Runnable {
         }
     }
 
+    /** One send: protobuf writes the length and the message through one buffer, flushed once. */
     private static void send(UnixSocket ch, ShimReport report) throws IOException {
-        var bytes = new java.io.ByteArrayOutputStream(256);
-        report.writeDelimitedTo(bytes);
-        ch.out().write(bytes.toByteArray());
+        report.writeDelimitedTo(ch.out());
     }
 
     /** Null when there is nothing to read: not running yet, or the cgroup is gone. */

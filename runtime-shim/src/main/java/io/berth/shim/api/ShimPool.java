@@ -9,6 +9,7 @@ import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Comparator;
 import java.util.Deque;
@@ -36,6 +37,12 @@ public final class ShimPool implements AutoCloseable {
     /** The idle shim's socket in its slot directory. */
     public static final String SOCKET = "pool.sock";
 
+    /**
+     * Containers closer together than this are a burst: longer than a shim's start-up, so that each
+     * of a burst's shims starts as soon as the one before it is taken.
+     */
+    private static final Duration BURST_GAP = Duration.ofSeconds(1);
+
     private record Slot(Path dir, Process process) {
     }
 
@@ -45,12 +52,6 @@ public final class ShimPool implements AutoCloseable {
     private final Function<Path, List<String>> idleCommand;
     private final Function<Path, List<String>> coldCommand;
     private final Deque<Slot> slots = new ArrayDeque<>();
-    /**
-     * Containers closer together than this are a burst: longer than a shim's start-up, so that each
-     * of a burst's shims starts as soon as the one before it is taken.
-     */
-    private static final java.time.Duration BURST_GAP = java.time.Duration.ofSeconds(1);
-
     private long next;
     private long lastTake;
     private boolean closed;
@@ -98,7 +99,8 @@ public final class ShimPool implements AutoCloseable {
         // still starting, or the last container came less than BURST_GAP ago) it starts now: the
         // next create then finds a shim that has been starting all the while (at nice 19, on CPU
         // this create leaves) instead of one started only after this create.
-        boolean burst = cameInBurst() | !Files.exists(slot.dir().resolve(SOCKET));
+        boolean burst = cameInBurst(); // first: it notes this container's time either way
+        burst = burst || !Files.exists(slot.dir().resolve(SOCKET));
         if (burst) startRefill();
         try {
             Path b = ShimLauncher.prepare(bundle, spec);
