@@ -110,6 +110,8 @@ public final class Agent {
                     new ShimPodInit(shims, Path.of(config.pauseBinary()), config.runDirPath()));
             var containers = new ContainerManager(config.stateDirPath(), config.runDirPath(), pods,
                     new StoreImageSource(images.store()), shims);
+            // Run after the CRI server has stopped (cleanups unwind in reverse): the last changes on disk.
+            cleanups.push("write pending container records", containers::awaitRecordWrites);
             var stats = new StatsService(CgroupStatsReader.host(), config.stateDirPath().resolve("containers"),
                     config.statsInterval());
             var events = new ContainerEvents();

@@ -90,6 +90,11 @@ public final class ContainerManager implements PodContainers {
         }
     }
 
+    /** Waits until the started and exited changes written behind are on disk (a stopping agent). */
+    public void awaitRecordWrites() {
+        store.awaitWritesBehind();
+    }
+
     /** Reloads the records after a restart and learns what happened to each container meanwhile. */
     public void recover() {
         for (Container c : store.loadAll()) {

@@ -78,6 +78,28 @@ public final class RecordStore<T> {
         }
     }
 
+    /**
+     * Waits until every change {@link #updateBehind} took has been written (or overtaken): for a
+     * stopping agent, whose record files then hold its last word, and for tests that read the files.
+     */
+    public void awaitWritesBehind() {
+        while (!behind.isEmpty()) {
+            try {
+                Thread.sleep(1);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+        // A writer takes its change out of the map under the record's lock: taking each lock
+        // waits for one still writing.
+        for (Object lock : List.copyOf(fileLocks.values())) {
+            synchronized (lock) {
+                // held: no write of this record is under way
+            }
+        }
+    }
+
     public void delete(String id) {
         now(id, "delete", "from", () -> AtomicFiles.delete(file(id)));
         fileLocks.remove(id);

@@ -24,6 +24,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -180,8 +181,18 @@ class ContainerManagerTest {
                         Sandbox.NamespaceModes.Mode.POD), false, ""));
     }
 
+    /** Every manager a test made: their writes behind end before the temp dir goes. */
+    final List<ContainerManager> managers = new ArrayList<>();
+
+    @AfterEach
+    void awaitRecordWrites() {
+        managers.forEach(ContainerManager::awaitRecordWrites);
+    }
+
+    /** A manager over the test's state; a second one is a restarted agent, so the first's writes end first. */
     ContainerManager newManager() {
-        return new ContainerManager(dir.resolve("state"), dir.resolve("run"), pods, new ImageSource() {
+        awaitRecordWrites();
+        var m = new ContainerManager(dir.resolve("state"), dir.resolve("run"), pods, new ImageSource() {
             @Override
             public Optional<Image> find(String ref) {
                 return ref.equals("busybox") || ref.equals(image.id()) ? Optional.of(image) : Optional.empty();
@@ -197,6 +208,8 @@ class ContainerManagerTest {
                 leases.remove(holder);
             }
         }, runtime);
+        managers.add(m);
+        return m;
     }
 
     static ContainerRequest request(String name, List<String> command, ContainerRequest.Security security) {

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.function.Predicate;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -25,8 +24,7 @@ class RecordStoreTest {
         for (int v = 2; v <= 50; v++) {
             store.updateBehind("a", new Rec("a", v));
         }
-        awaitRecords(store, l -> l.equals(List.of(new Rec("a", 50))));
-        Thread.sleep(100);
+        store.awaitWritesBehind();
         assertEquals(List.of(new Rec("a", 50)), store.loadAll(), "no older change lands after the latest");
         try (var files = Files.list(dir)) {
             assertEquals(List.of(dir.resolve("a.json")), files.toList(), "no temp file left");
@@ -46,22 +44,12 @@ class RecordStoreTest {
                 default -> store.delete(id);
             }
         }
-        Thread.sleep(300); // any write still pending would have landed by now
+        store.awaitWritesBehind();
         var all = store.loadAll();
         assertEquals(134, all.size(), "the deleted third stays deleted");
         assertTrue(all.stream().allMatch(r -> r.version() == 3), "a pending change never lands over a later one: " + all);
         for (int i = 2; i < 200; i += 3) {
             assertFalse(Files.exists(dir.resolve("r" + i + ".json")), "r" + i + " was deleted");
-        }
-    }
-
-    private static void awaitRecords(RecordStore<Rec> store, Predicate<List<Rec>> ok) throws InterruptedException {
-        long deadline = System.nanoTime() + 5_000_000_000L;
-        List<Rec> last = store.loadAll();
-        while (!ok.test(last)) {
-            if (System.nanoTime() > deadline) throw new AssertionError("records never became as expected: " + last);
-            Thread.sleep(10);
-            last = store.loadAll();
         }
     }
 }
