@@ -165,24 +165,26 @@ public final class ImagePuller {
 
     private Image doPull(ImageRef ref, Credentials credentials, String serverAddress) {
         long t0 = System.nanoTime();
-        RegistryClient.Session session = client.session(ref, credentials, serverAddress);
-
         // Step 1, resolve: what the reference points at now. An image we hold under that digest
         // needs nothing more than its names recorded. A digest names its content for good, so an
-        // image present by digest needs no registry at all (kubelet's PullImage of an image it
-        // already has); a tag may have moved, so it costs one HEAD of the manifest, as containerd's
-        // resolver does. A tag we do not hold at all goes straight to the GET: a HEAD first would
-        // only add a round trip (an image present under another name is still found, by its id).
+        // image present by digest needs no registry at all, not even a session (kubelet's
+        // PullImage of an image it already has); a tag may have moved, so it costs one HEAD of the
+        // manifest, as containerd's resolver does. A tag we do not hold at all goes straight to the
+        // GET: a HEAD first would only add a round trip (an image present under another name is
+        // still found, by its id).
+        if (ref.digest() != null) {
+            Optional<Image> present = present(ref, ref.digest(), t0);
+            if (present.isPresent()) {
+                return present.get();
+            }
+        }
+        RegistryClient.Session session = client.session(ref, credentials, serverAddress);
         Optional<Digest> known = ref.digest() != null ? Optional.of(ref.digest())
                 : store.hasTag(ref.repoTag()) ? session.headDigest(ref.tag()) : Optional.empty();
-        if (known.isPresent()) {
-            Optional<Image> present = store.findByDigest(ref.name(), known.get());
+        if (known.isPresent() && ref.digest() == null) {
+            Optional<Image> present = present(ref, known.get(), t0);
             if (present.isPresent()) {
-                Image image = recordNames(present.get(), ref, known.get());
-                metrics.pulls.labels("present").inc();
-                LOG.debug("image already present", "image", ref, "id", image.id(),
-                        "ms", (System.nanoTime() - t0) / 1e6);
-                return image;
+                return present.get();
             }
         }
         long tResolved = System.nanoTime();
@@ -262,6 +264,18 @@ public final class ImagePuller {
         default boolean rejectOrigin(Digest digest) {
             return false;
         }
+    }
+
+    /** The image held under {@code digest} (the one {@code ref} points at), its names recorded. */
+    private Optional<Image> present(ImageRef ref, Digest digest, long t0) {
+        Optional<Image> present = store.findByDigest(ref.name(), digest);
+        if (present.isEmpty()) {
+            return present;
+        }
+        Image image = recordNames(present.get(), ref, digest);
+        metrics.pulls.labels("present").inc();
+        LOG.debug("image already present", "image", ref, "id", image.id(), "ms", (System.nanoTime() - t0) / 1e6);
+        return Optional.of(image);
     }
 
     private Image recordNames(Image image, ImageRef ref, Digest topDigest) {

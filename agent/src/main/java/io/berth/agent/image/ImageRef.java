@@ -17,6 +17,7 @@ import java.util.regex.Pattern;
 public record ImageRef(String domain, String repository, String tag, Digest digest) {
     public static final String DOCKER_HUB = "docker.io";
     private static final Pattern PATH_COMPONENT = Pattern.compile("[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*");
+    private static final Pattern PORT = Pattern.compile("[0-9]{1,5}");
     private static final Pattern TAG = Pattern.compile("[\\w][\\w.-]{0,127}");
     private static final Pattern DOMAIN = Pattern.compile(
             "(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*"
@@ -88,7 +89,7 @@ public record ImageRef(String domain, String repository, String tag, Digest dige
         int colon = domain.lastIndexOf(':');
         if (colon > domain.lastIndexOf(']')) {
             String port = domain.substring(colon + 1);
-            if (!port.matches("[0-9]{1,5}")) {
+            if (!PORT.matcher(port).matches()) {
                 throw BerthException.invalid("image reference '" + ref + "': bad port in '" + domain + "'");
             }
             host = domain.substring(0, colon);

@@ -81,6 +81,7 @@ public final class ImageStore implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper()
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
     private static final Pattern HEX_PREFIX = Pattern.compile("[a-f0-9]{4,64}");
+    private static final Pattern HEX_ID = Pattern.compile("[a-f0-9]{64}");
 
     /** An image as persisted in index.json. */
     record ImageRecord(String id, List<String> repoTags, List<String> repoDigests, long size, String topDigest,
@@ -386,7 +387,7 @@ public final class ImageStore implements AutoCloseable {
         if (Digest.looksLike(s)) {
             return Optional.ofNullable(images.get(s)).map(this::view);
         }
-        if (s.matches("[a-f0-9]{64}") && images.containsKey("sha256:" + s)) {
+        if (HEX_ID.matcher(s).matches() && images.containsKey("sha256:" + s)) {
             return Optional.of(view(images.get("sha256:" + s)));
         }
         try {
@@ -594,11 +595,6 @@ public final class ImageStore implements AutoCloseable {
      */
     public synchronized Image commit(String id, String repoTag, String repoDigest, long size, String topDigest,
             String manifestDigest, List<String> chainIds) throws IOException {
-        for (String c : chainIds) {
-            if (!hasLayer(c)) {
-                throw new IllegalStateException("layer " + c + " of image " + id + " is not in the store");
-            }
-        }
         ImageRecord existing = images.get(id);
         var tags = new ArrayList<String>(existing == null ? List.of() : existing.repoTags());
         var digests = new ArrayList<String>(existing == null ? List.of() : existing.repoDigests());
@@ -622,7 +618,16 @@ public final class ImageStore implements AutoCloseable {
         var record = new ImageRecord(id, List.copyOf(tags), List.copyOf(digests), size, topDigest, manifestDigest,
                 List.copyOf(chainIds), existing == null ? System.currentTimeMillis() : existing.createdMillis());
         if (record.equals(existing) && !movedTag) {
-            return view(existing); // a pull of what is already recorded: no write, no fsync (the warm path)
+            // A pull of what is already recorded (the warm path): no write, no fsync, and no look at
+            // its layers, checked when it was recorded; only gc, which never takes a recorded
+            // image's layers, and the start-up drop of layers a power loss may have cut, which drops
+            // their images with them, delete layers.
+            return view(existing);
+        }
+        for (String c : chainIds) {
+            if (!hasLayer(c)) {
+                throw new IllegalStateException("layer " + c + " of image " + id + " is not in the store");
+            }
         }
         images.put(id, record);
         persist();

@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
@@ -84,6 +85,7 @@ public final class RegistryHosts {
     }
 
     private static final TomlMapper TOML = new TomlMapper();
+    private static final Pattern ADDRESS_LITERAL = Pattern.compile("[0-9.]+|[0-9a-fA-F:]+");
 
     private final Map<String, Settings> settings;
     private final Path certsDir;
@@ -232,7 +234,7 @@ public final class RegistryHosts {
         if (host.equals("localhost")) {
             return true;
         }
-        if (!host.matches("[0-9.]+|[0-9a-fA-F:]+")) {
+        if (!ADDRESS_LITERAL.matcher(host).matches()) {
             return false; // never resolve names here: only literal loopback addresses count
         }
         try {
