@@ -46,12 +46,6 @@ public final class Bench {
         System.out.print(figures.table());
     }
 
-    /**
-     * Warms both ends of the CRI socket before anything is timed: 2000 Version calls. The bench's
-     * client is a JVM whose first calls run interpreted (a Version round trip took ~4.5 ms for the
-     * first few hundred here, ~1.3 ms after a couple of thousand); kubelet's client is compiled Go,
-     * and a node's agent has answered it for a while.
-     */
     /** USER_HZ, the unit of /proc/PID/stat utime and stime (proc(5)). */
     static final long CLK_TCK = 100;
 
@@ -61,6 +55,45 @@ public final class Bench {
         return stat.number(14) + stat.number(15);
     }
 
+    /**
+     * The milliseconds a JVM has spent compiling so far (its JIT's {@code java.ci.totalTime}
+     * counter, read with {@code jcmd PID PerfCounter.print}): elapsed time in compilations, which
+     * run on the compiler threads' CPU.
+     */
+    static double jitMillis(long pid) throws Exception {
+        Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
+        Process p = new ProcessBuilder(jcmd.toString(), Long.toString(pid), "PerfCounter.print")
+                .redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        if (p.waitFor() != 0) {
+            throw new IllegalStateException("jcmd " + pid + " PerfCounter.print failed: " + out);
+        }
+        double ticks = -1;
+        double frequency = -1;
+        for (String line : out.lines().toList()) {
+            if (line.startsWith("java.ci.totalTime=")) {
+                ticks = Double.parseDouble(line.substring(line.indexOf('=') + 1));
+            } else if (line.startsWith("sun.os.hrt.frequency=")) {
+                frequency = Double.parseDouble(line.substring(line.indexOf('=') + 1));
+            }
+        }
+        if (ticks < 0 || frequency <= 0) {
+            throw new IllegalStateException("jcmd " + pid + " PerfCounter.print has no java.ci.totalTime: " + out);
+        }
+        return ticks * 1000 / frequency;
+    }
+
+    /** stime of a process, its CPU in the kernel, in clock ticks (field 15 of /proc/PID/stat). */
+    static long systemTicks(long pid) throws Exception {
+        return io.berth.kernel.Processes.stat(pid).number(15);
+    }
+
+    /**
+     * Warms both ends of the CRI socket before anything is timed: 2000 Version calls. The bench's
+     * client is a JVM whose first calls run interpreted (a Version round trip took ~4.5 ms for the
+     * first few hundred here, ~1.3 ms after a couple of thousand); kubelet's client is compiled Go,
+     * and a node's agent has answered it for a while.
+     */
     static void warmClient(io.berth.e2e.CriClient cri) {
         for (int i = 0; i < 2000; i++) {
             cri.runtime().version(io.berth.cri.v1.VersionRequest.getDefaultInstance());

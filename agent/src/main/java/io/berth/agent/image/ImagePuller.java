@@ -744,9 +744,12 @@ public final class ImagePuller {
             // (with the blob's hashing); on this thread, waiting for the stage and the rest (tar
             // parsing, hashing, file writes); then the rename (the syncfs is the store's syncer's).
             double inflateMs = inflated[0] == null ? 0 : inflated[0].millis() - net.millis();
+            double inflateCpuMs = inflated[0] == null ? 0 : inflated[0].cpuMillis() - net.cpuMillis();
+            metrics.decompressCpu.inc(inflateCpuMs / 1000);
             LOG.debug("layer unpacked", "image", ref, "layer", layer.digest(), "chain_id", chainId,
                     "bytes", layer.size(), "unpacked_bytes", stats.bytes(), "entries", stats.entries(),
                     "open_ms", (tOpen - t0) / 1e6, "net_ms", net.millis(), "decompress_ms", inflateMs,
+                    "decompress_cpu_ms", inflateCpuMs,
                     "wait_ms", waited.millis(), "write_ms", (t1 - tOpen) / 1e6 - waited.millis(),
                     "unpack_ms", (t1 - t0) / 1e6, "commit_ms", (System.nanoTime() - t1) / 1e6);
         } catch (IOException e) {

@@ -14,6 +14,7 @@ public final class PullMetrics {
     final Gauge progressBytes;
     final Gauge expectedBytes;
     final Counter layersReused;
+    final Counter decompressCpu;
 
     public PullMetrics(CollectorRegistry registry) {
         pulls = Counter.build().name("berth_image_pulls_total")
@@ -34,6 +35,10 @@ public final class PullMetrics {
                 .help("Bytes each pull in flight has to download in all.").labelNames("image").register(registry);
         layersReused = Counter.build().name("berth_image_layers_reused_total")
                 .help("Layers a pull found already unpacked (shared by chain id), so not downloaded.")
+                .register(registry);
+        decompressCpu = Counter.build().name("berth_image_decompress_cpu_seconds_total")
+                .help("CPU time pulls spent decompressing layers (gzip through ISA-L, zstd): the floor of an "
+                        + "unpack, to compare with the agent's whole CPU (process_cpu_seconds_total).")
                 .register(registry);
     }
 

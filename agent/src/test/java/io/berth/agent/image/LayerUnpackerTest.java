@@ -221,6 +221,23 @@ class LayerUnpackerTest {
     }
 
     @Test
+    void laterEntriesReplaceFilesDirectoriesAndSymlinksOfTheSameName() throws IOException {
+        unpack(new Tar()
+                .file("a", "one").file("a", "two")                       // a file over a file
+                .dir("d", 0755).file("d/child", "x").file("d", "now a file") // a file over a directory
+                .file("e", "a file").dir("e", 0700)                       // a directory over a file
+                .symlink("s", outside.resolve("secret").toString()).file("s", "mine") // not written through
+                .bytes());
+        assertEquals("two", Files.readString(layer.resolve("a")));
+        assertEquals("now a file", Files.readString(layer.resolve("d")));
+        assertTrue(Files.isDirectory(layer.resolve("e"), LinkOption.NOFOLLOW_LINKS));
+        assertFalse(Files.isSymbolicLink(layer.resolve("s")));
+        assertEquals("mine", Files.readString(layer.resolve("s")));
+        assertFalse(Files.exists(outside.resolve("secret")), "nothing written through the symlink");
+        assertNothingOutside();
+    }
+
+    @Test
     void truncatedTarFails() {
         byte[] full = new Tar().file("big", "x".repeat(5000)).bytes();
         byte[] cut = java.util.Arrays.copyOf(full, 2048);

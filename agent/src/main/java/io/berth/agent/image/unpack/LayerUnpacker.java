@@ -7,6 +7,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
@@ -172,22 +173,22 @@ public final class LayerUnpacker {
         Path path = parent.resolve(base);
         switch (e.type()) {
             case TarReader.DIRECTORY -> {
-                var attrs = attributes(path);
-                if (attrs != null && !attrs.isDirectory()) {
-                    removeExisting(path, knownDirs, rel);
-                    attrs = null;
-                }
-                if (attrs == null) {
+                try {
                     Files.createDirectory(path);
+                } catch (FileAlreadyExistsException x) {
+                    var attrs = attributes(path);
+                    if (attrs == null || !attrs.isDirectory()) {
+                        removeExisting(path, knownDirs, rel);
+                        Files.createDirectory(path);
+                    }
                 }
                 knownDirs.add(rel);
                 applyMetadata(path, e, false);
                 dirTimes.add(new DirTime(path, e.mtimeSeconds(), e.mtimeNanos()));
             }
             case TarReader.REGULAR, TarReader.REGULAR_OLD, TarReader.CONTIGUOUS -> {
-                removeExisting(path, knownDirs, rel);
-                try (OutputStream out = Files.newOutputStream(path, StandardOpenOption.CREATE_NEW,
-                        StandardOpenOption.WRITE)) {
+                try (OutputStream out = replacing(path, knownDirs, rel, () -> Files.newOutputStream(path,
+                        StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE))) {
                     InputStream in = reader.content();
                     for (int r; (r = in.read(buffer)) >= 0; ) {
                         out.write(buffer, 0, r);
@@ -202,8 +203,7 @@ public final class LayerUnpacker {
                 if (e.linkName().isEmpty()) {
                     throw new UnsafeEntryException(e.name(), "symlink has no target");
                 }
-                removeExisting(path, knownDirs, rel);
-                Files.createSymbolicLink(path, Path.of(e.linkName()));
+                replacing(path, knownDirs, rel, () -> Files.createSymbolicLink(path, Path.of(e.linkName())));
                 applyMetadata(path, e, true);
             }
             case TarReader.HARDLINK -> {
@@ -315,6 +315,25 @@ public final class LayerUnpacker {
             return Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
         } catch (NoSuchFileException e) {
             return null;
+        }
+    }
+
+    private interface Creation<T> {
+        T create() throws IOException;
+    }
+
+    /**
+     * Creates a new file system entry at {@code path}; one already there (of an earlier entry of
+     * the same name) is removed first. Trying first is the common case's one system call: a look
+     * that finds nothing costs a failed stat and a Java exception per entry.
+     */
+    private static <T> T replacing(Path path, Set<String> knownDirs, String rel, Creation<T> creation)
+            throws IOException {
+        try {
+            return creation.create();
+        } catch (FileAlreadyExistsException e) {
+            removeExisting(path, knownDirs, rel);
+            return creation.create();
         }
     }
 
