@@ -744,7 +744,9 @@ public final class ImagePuller {
             // (with the blob's hashing); on this thread, waiting for the stage and the rest (tar
             // parsing, hashing, file writes); then the rename (the syncfs is the store's syncer's).
             double inflateMs = inflated[0] == null ? 0 : inflated[0].millis() - net.millis();
-            double inflateCpuMs = inflated[0] == null ? 0 : inflated[0].cpuMillis() - net.cpuMillis();
+            // The stage's first network reads (sniffing the format) come before the decoder's stream:
+            // on a small layer the difference can dip below zero.
+            double inflateCpuMs = inflated[0] == null ? 0 : Math.max(0, inflated[0].cpuMillis() - net.cpuMillis());
             metrics.decompressCpu.inc(inflateCpuMs / 1000);
             LOG.debug("layer unpacked", "image", ref, "layer", layer.digest(), "chain_id", chainId,
                     "bytes", layer.size(), "unpacked_bytes", stats.bytes(), "entries", stats.entries(),
