@@ -5,6 +5,7 @@ import io.berth.cri.v1.PullImageRequest;
 import io.berth.cri.v1.RemoveImageRequest;
 import io.berth.e2e.AgentProcess;
 import io.berth.e2e.CriClient;
+import io.berth.e2e.PrometheusText;
 import io.berth.kernel.testing.Tar;
 import io.berth.e2e.fixtures.TestImages;
 import io.berth.e2e.fixtures.TestImages.Built;
@@ -16,6 +17,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.Random;
 
 /**
@@ -100,15 +102,15 @@ final class ImageSuite implements Suite {
                 // The first ~50 MB pulls ran early in the agent's life, the JIT compiling beside them.
                 long cpu0 = Bench.cpuTicks(agent.pid());
                 long sys0 = Bench.systemTicks(agent.pid());
-                double decompress0 = metric(scrape(agent), "berth_image_decompress_cpu_seconds_total");
+                String decompressed = "berth_image_decompress_cpu_seconds_total";
+                double decompress0 = scrape(agent).value(decompressed, Map.of());
                 double jit0 = Bench.jitMillis(agent.pid());
                 figures.samples("image cold pull ~50 MB, JIT settled", "ms", coldPulls(cri, bigRef, COLD_RUNS_BIG),
                         "after the ~5 MB pulls above");
                 double perPull = 1000.0 / Bench.CLK_TCK / COLD_RUNS_BIG;
                 double cpuMs = (Bench.cpuTicks(agent.pid()) - cpu0) * perPull;
                 double sysMs = (Bench.systemTicks(agent.pid()) - sys0) * perPull;
-                double decompressMs = (metric(scrape(agent), "berth_image_decompress_cpu_seconds_total") - decompress0)
-                        * 1000 / COLD_RUNS_BIG;
+                double decompressMs = (scrape(agent).value(decompressed, Map.of()) - decompress0) * 1000 / COLD_RUNS_BIG;
                 figures.value("  the agent's CPU per such pull", "ms", cpuMs,
                         "user + system, all its threads, with the RemoveImage before each pull; compare igzip -d below");
                 figures.value("    in the kernel", "ms", sysMs,
@@ -283,37 +285,29 @@ final class ImageSuite implements Suite {
      */
     private static void warmPulls(AgentProcess agent, CriClient cri, String ref, Figures figures, String figure)
             throws Exception {
-        String before = scrape(agent);
+        PrometheusText before = scrape(agent);
         double[] ms = new double[WARM_RUNS];
         for (int i = 0; i < WARM_RUNS; i++) {
             long t0 = System.nanoTime();
             pull(cri, ref);
             ms[i] = (System.nanoTime() - t0) / 1e6;
         }
-        String after = scrape(agent);
+        PrometheusText after = scrape(agent);
         String seconds = "berth_cri_request_duration_seconds_sum";
         String calls = "berth_cri_request_duration_seconds_count";
-        String[] labels = {"method=\"PullImage\"", "code=\"OK\""};
+        var labels = Map.of("method", "PullImage", "code", "OK");
         figures.samples(figure, "ms", ms, "target <= 2 ms");
-        figures.value("    inside the agent, mean", "ms", (metric(after, seconds, labels) - metric(before, seconds, labels))
-                * 1000 / (metric(after, calls, labels) - metric(before, calls, labels)),
+        figures.value("    inside the agent, mean", "ms", (after.value(seconds, labels) - before.value(seconds, labels))
+                * 1000 / (after.value(calls, labels) - before.value(calls, labels)),
                 "the agent's own time per PullImage (berth_cri_request_duration_seconds), socket and client excluded");
     }
 
     /** The agent's /metrics page. */
-    private static String scrape(AgentProcess agent) throws Exception {
+    private static PrometheusText scrape(AgentProcess agent) throws Exception {
         try (var http = HttpClient.newHttpClient()) {
-            return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + agent.httpPort() + "/metrics"))
-                    .build(), HttpResponse.BodyHandlers.ofString()).body();
+            return PrometheusText.parse(http.send(HttpRequest.newBuilder(
+                    URI.create("http://127.0.0.1:" + agent.httpPort() + "/metrics")).build(),
+                    HttpResponse.BodyHandlers.ofString()).body());
         }
-    }
-
-    /** The value of sample {@code name} whose labels include {@code labels}, from a /metrics page; 0 if none. */
-    private static double metric(String page, String name, String... labels) {
-        return page.lines()
-                .filter(l -> l.startsWith(name + "{") || l.startsWith(name + " "))
-                .filter(l -> java.util.Arrays.stream(labels).allMatch(l::contains))
-                .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)))
-                .findFirst().orElse(0);
     }
 }

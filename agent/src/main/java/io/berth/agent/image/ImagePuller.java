@@ -172,24 +172,20 @@ public final class ImagePuller {
         // manifest, as containerd's resolver does. A tag we do not hold at all goes straight to the
         // GET: a HEAD first would only add a round trip (an image present under another name is
         // still found, by its id).
-        if (ref.digest() != null) {
-            Optional<Image> present = present(ref, ref.digest(), t0);
-            if (present.isPresent()) {
-                return present.get();
-            }
+        Optional<Image> present = ref.digest() != null ? present(ref, ref.digest(), t0) : Optional.empty();
+        if (present.isPresent()) {
+            return present.get();
         }
         RegistryClient.Session session = client.session(ref, credentials, serverAddress);
-        Optional<Digest> known = ref.digest() != null ? Optional.of(ref.digest())
-                : store.hasTag(ref.repoTag()) ? session.headDigest(ref.tag()) : Optional.empty();
-        if (known.isPresent() && ref.digest() == null) {
-            Optional<Image> present = present(ref, known.get(), t0);
-            if (present.isPresent()) {
-                return present.get();
-            }
+        Optional<Digest> headed = ref.digest() == null && store.hasTag(ref.repoTag())
+                ? session.headDigest(ref.tag()) : Optional.empty();
+        present = headed.flatMap(d -> present(ref, d, t0));
+        if (present.isPresent()) {
+            return present.get();
         }
         long tResolved = System.nanoTime();
         RegistryClient.Manifest top = session.manifest(ref.manifestReference());
-        if (known.isPresent() && !known.get().equals(top.digest()) && ref.digest() == null) {
+        if (headed.isPresent() && !headed.get().equals(top.digest())) {
             LOG.debug("tag moved between HEAD and GET", "image", ref);
         }
 
