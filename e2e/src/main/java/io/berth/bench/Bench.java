@@ -13,7 +13,7 @@ import java.util.stream.Stream;
  */
 public final class Bench {
     static final List<Suite> SUITES = List.of(new AgentSuite(), new NetSuite(), new ImageSuite(), new ShimSuite(), new PodSuite(),
-            new StreamingSuite(), new StatsSuite());
+            new StreamingSuite(), new StatsSuite(), new ContainerdSuite());
 
     public static void main(String[] args) throws Exception {
         var chosen = new ArrayList<Suite>();
@@ -43,7 +43,37 @@ public final class Bench {
                 System.err.println("bench: could not remove " + scratch + ": " + e);
             }
         }
+        compareWithContainerd(figures);
         System.out.print(figures.table());
+    }
+
+    /**
+     * berth's figure over containerd's, for each figure both measured in this run (the image or
+     * pods suite with the containerd suite): the issues state their targets against containerd
+     * "here", and a figure from the same run and hour is the fair one to set beside berth's.
+     */
+    static void compareWithContainerd(Figures figures) {
+        String[][] pairs = { // berth's row, containerd's, the comparison's name, its target
+            {"image cold pull ~5 MB, 1 layer (gzip)", "containerd: image cold pull ~5 MB, 1 layer (gzip)",
+                "cold pull ~5 MB", "target <= 0.5"},
+            {"image warm pull (present, by digest: no registry)", "containerd: image warm pull (present, by digest)",
+                "warm pull by digest", ""},
+            {"RunPodSandbox+CreateContainer+StartContainer", "containerd: RunPodSandbox+CreateContainer+StartContainer",
+                "pod start, back to back", ""},
+            {"RunPodSandbox+CreateContainer+StartContainer, paced",
+                "containerd: RunPodSandbox+CreateContainer+StartContainer, paced", "pod start, paced", ""},
+            {"ExecSync true", "containerd: ExecSync true", "ExecSync true", ""},
+            {"StopContainer (exits on SIGTERM)", "containerd: StopContainer (exits on SIGTERM)", "StopContainer", ""},
+        };
+        for (String[] pair : pairs) {
+            Figures.Row ours = figures.row(pair[0]);
+            Figures.Row theirs = figures.row(pair[1]);
+            if (ours != null && theirs != null) {
+                figures.value("berth / containerd: " + pair[2], "x", ours.median() / theirs.median(),
+                        String.format(java.util.Locale.ROOT, "medians %.1f / %.1f ms%s", ours.median(), theirs.median(),
+                                pair[3].isEmpty() ? "" : "; " + pair[3]));
+            }
+        }
     }
 
     /** USER_HZ, the unit of /proc/PID/stat utime and stime (proc(5)). */

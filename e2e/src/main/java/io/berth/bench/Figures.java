@@ -29,6 +29,11 @@ public final class Figures {
         return rows;
     }
 
+    /** The first row named {@code name}, or null. */
+    Row row(String name) {
+        return rows.stream().filter(r -> r.name().equals(name)).findFirst().orElse(null);
+    }
+
     /** Nearest-rank percentile of sorted samples. */
     static double percentile(double[] sorted, int p) {
         if (sorted.length == 0) {

@@ -124,18 +124,20 @@ final class PodSuite implements Suite {
     }
 
     /** RunPodSandbox + CreateContainer + StartContainer; ms of the three and of each into {@code t[0..3][i]}. */
-    private static void runPod(CriClient cri, String image, String tag, String name, double[][] t, int i,
+    static void runPod(CriClient cri, String image, String tag, String name, double[][] t, int i,
             List<String> pods, List<String> containers) {
-        long t0 = System.nanoTime();
-        String pod = cri.runtime().runPodSandbox(RunPodSandboxRequest.newBuilder().setConfig(PodSandboxConfig.newBuilder()
+        var config = PodSandboxConfig.newBuilder()
                 .setMetadata(PodSandboxMetadata.newBuilder().setName(name).setNamespace("bench").setUid(UUID.randomUUID().toString()))
                 // As kubelet sends it for a pod without shareProcessNamespace: no pod-wide PID namespace.
                 .setLinux(LinuxPodSandboxConfig.newBuilder().setCgroupParent("/berth-bench-" + tag + "/" + name)
                         .setSecurityContext(io.berth.cri.v1.LinuxSandboxSecurityContext.newBuilder().setNamespaceOptions(
-                                io.berth.cri.v1.NamespaceOption.newBuilder().setPid(io.berth.cri.v1.NamespaceMode.CONTAINER))))).build())
-                .getPodSandboxId();
+                                io.berth.cri.v1.NamespaceOption.newBuilder().setPid(io.berth.cri.v1.NamespaceMode.CONTAINER))))
+                .build();
+        long t0 = System.nanoTime();
+        String pod = cri.runtime().runPodSandbox(RunPodSandboxRequest.newBuilder().setConfig(config).build()).getPodSandboxId();
         long t1 = System.nanoTime();
-        String id = cri.runtime().createContainer(CreateContainerRequest.newBuilder().setPodSandboxId(pod)
+        // With the pod's config, as kubelet sends every CreateContainer (containerd needs it).
+        String id = cri.runtime().createContainer(CreateContainerRequest.newBuilder().setPodSandboxId(pod).setSandboxConfig(config)
                 .setConfig(ContainerConfig.newBuilder().setMetadata(ContainerMetadata.newBuilder().setName("sleep"))
                         .setLinux(io.berth.cri.v1.LinuxContainerConfig.newBuilder().setSecurityContext(
                                 io.berth.cri.v1.LinuxContainerSecurityContext.newBuilder().setNamespaceOptions(

@@ -1,0 +1,143 @@
+package io.berth.bench;
+
+import io.berth.cri.v1.ExecSyncRequest;
+import io.berth.cri.v1.RemovePodSandboxRequest;
+import io.berth.cri.v1.StopContainerRequest;
+import io.berth.cri.v1.StopPodSandboxRequest;
+import io.berth.e2e.CriClient;
+import io.berth.e2e.fixtures.TestImages;
+import io.berth.e2e.fixtures.TestImages.Built;
+import io.berth.e2e.fixtures.TestRegistry;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * The image and pod suites' workloads through containerd + runc (Debian's packages), on the same
+ * machine in the same run: the reference the issues' targets are stated against ("half the time
+ * containerd takes here"), measured beside berth's figures instead of quoted from another day.
+ * The same CRI client, registry, images and requests as {@link ImageSuite} and {@link PodSuite}.
+ * containerd's sandboxes need a pause image; the bench's is busybox {@code sleep}, as cheap a
+ * process as the real one. Needs root; prints nothing when containerd is not installed.
+ */
+final class ContainerdSuite implements Suite {
+    @Override
+    public String name() {
+        return "containerd";
+    }
+
+    @Override
+    public void run(Path scratch, Figures figures) throws Exception {
+        if (!Containerd.installed()) {
+            System.err.println("bench: containerd, runc or the CNI plugins are not installed"
+                    + " (apt-get install containerd containernetworking-plugins): no reference figures");
+            return;
+        }
+        String tag = UUID.randomUUID().toString().substring(0, 6);
+        try (var registry = TestRegistry.start(scratch.resolve("registry"))) {
+            Built small = TestImages.image().layer(new TestImages.Layer(ImageSuite.textLayer(99, 10 << 20)))
+                    .build(scratch.resolve("small"));
+            String smallRef = registry.push(small.layout(), "bench/small:1");
+            String busybox = registry.push(TestImages.busybox(scratch.resolve("busybox")), "busybox:bench");
+            String pause = registry.push(TestImages.image().layer(TestImages.busyboxLayer())
+                    .entrypoint("sleep", "2147483647").cmd().build(scratch.resolve("pause")).layout(), "bench/pause:1");
+            try (var containerd = Containerd.start(scratch.resolve("containerd"), pause, registry.host(), "cb" + tag,
+                    "10.219.0.0/24")) {
+                CriClient cri = containerd.client();
+                Bench.warmClient(cri);
+                try {
+                    images(containerd, scratch.resolve("containerd"), small, smallRef, figures);
+                    pods(containerd, busybox, pause, tag, figures);
+                } catch (io.grpc.StatusRuntimeException e) {
+                    throw new IllegalStateException("containerd failed; its log ends: " + containerd.log(), e);
+                }
+            } finally {
+                Bench.removeCgroupParent("/berth-bench-" + tag);
+            }
+        }
+    }
+
+    private static void images(Containerd containerd, Path dir, Built small, String smallRef, Figures figures)
+            throws Exception {
+        CriClient cri = containerd.client();
+        ImageSuite.pull(cri, smallRef); // a throw-away first pull, as the image suite makes
+        ImageSuite.remove(cri, smallRef);
+        Path layerBlob = dir.resolve("root/io.containerd.content.v1.content/blobs/sha256")
+                .resolve(small.layerDigests().getFirst().substring(7));
+        if (Files.exists(layerBlob)) {
+            throw new IllegalStateException("containerd kept " + layerBlob + " after RemoveImage: its pulls would not be cold");
+        }
+        long cpu0 = Bench.cpuTicks(containerd.pid());
+        double[] cold = ImageSuite.coldPulls(cri, smallRef, ImageSuite.COLD_RUNS_SMALL);
+        double cpuMs = (Bench.cpuTicks(containerd.pid()) - cpu0) * 1000.0 / Bench.CLK_TCK / ImageSuite.COLD_RUNS_SMALL;
+        figures.samples("containerd: image cold pull ~5 MB, 1 layer (gzip)", "ms", cold,
+                "the image suite's image; berth's target: half of this median");
+        figures.value("  containerd's CPU per such pull", "ms", cpuMs, "user + system, with the RemoveImage before each");
+        ImageSuite.pull(cri, smallRef);
+        String byDigest = smallRef.substring(0, smallRef.lastIndexOf(':')) + "@" + small.topDigest();
+        double[] warm = new double[ImageSuite.WARM_RUNS];
+        for (int i = 0; i < warm.length; i++) {
+            long t0 = System.nanoTime();
+            ImageSuite.pull(cri, byDigest);
+            warm[i] = (System.nanoTime() - t0) / 1e6;
+        }
+        figures.samples("containerd: image warm pull (present, by digest)", "ms", warm, "");
+        ImageSuite.remove(cri, smallRef);
+    }
+
+    private static void pods(Containerd containerd, String image, String pause, String tag, Figures figures)
+            throws Exception {
+        CriClient cri = containerd.client();
+        ImageSuite.pull(cri, image);
+        ImageSuite.pull(cri, pause);
+        var pods = new ArrayList<String>();
+        var containers = new ArrayList<String>();
+        try {
+            var burst = new double[4][PodSuite.PODS];
+            for (int i = 0; i < PodSuite.PODS; i++) {
+                PodSuite.runPod(cri, image, tag, "ctrd-" + i, burst, i, pods, containers);
+            }
+            figures.samples("containerd: RunPodSandbox+CreateContainer+StartContainer", "ms", burst[0], "back to back");
+            figures.samples("  of which RunPodSandbox", "ms", burst[1], "");
+            figures.samples("  of which CreateContainer", "ms", burst[2], "");
+            figures.samples("  of which StartContainer", "ms", burst[3], "");
+            var paced = new double[4][PodSuite.PACED];
+            for (int i = 0; i < PodSuite.PACED; i++) {
+                Thread.sleep(PodSuite.PACE_MS);
+                PodSuite.runPod(cri, image, tag, "ctrd-paced-" + i, paced, i, pods, containers);
+            }
+            figures.samples("containerd: RunPodSandbox+CreateContainer+StartContainer, paced", "ms", paced[0],
+                    "one pod per " + PodSuite.PACE_MS + " ms");
+            Thread.sleep(3000);
+            List<Long> shims = containerd.shimPids();
+            double kib = 0;
+            for (long pid : shims) {
+                kib += AgentSuite.kib(pid, "Pss:", "smaps_rollup");
+            }
+            figures.value("containerd: shim PSS each, " + shims.size() + " running", "MiB", kib / shims.size() / 1024,
+                    "containerd-shim-runc-v2, one per pod (Go; KSM does not apply)");
+            double[] execMs = new double[50];
+            for (int i = 0; i < execMs.length; i++) {
+                long t0 = System.nanoTime();
+                cri.runtime().execSync(ExecSyncRequest.newBuilder().setContainerId(containers.get(i % PodSuite.PODS))
+                        .addCmd("true").setTimeout(10).build());
+                execMs[i] = (System.nanoTime() - t0) / 1e6;
+            }
+            figures.samples("containerd: ExecSync true", "ms", execMs, "");
+            double[] stopMs = new double[PodSuite.PODS];
+            for (int i = 0; i < PodSuite.PODS; i++) {
+                long t0 = System.nanoTime();
+                cri.runtime().stopContainer(StopContainerRequest.newBuilder().setContainerId(containers.get(i)).setTimeout(10).build());
+                stopMs[i] = (System.nanoTime() - t0) / 1e6;
+            }
+            figures.samples("containerd: StopContainer (exits on SIGTERM)", "ms", stopMs, "");
+        } finally {
+            for (String pod : pods) {
+                cri.runtime().stopPodSandbox(StopPodSandboxRequest.newBuilder().setPodSandboxId(pod).build());
+                cri.runtime().removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(pod).build());
+            }
+        }
+    }
+}
