@@ -1,8 +1,6 @@
 package io.berth.bench;
 
-import io.berth.cri.v1.ExecSyncRequest;
 import io.berth.cri.v1.RemovePodSandboxRequest;
-import io.berth.cri.v1.StopContainerRequest;
 import io.berth.cri.v1.StopPodSandboxRequest;
 import io.berth.e2e.CriClient;
 import io.berth.e2e.fixtures.TestImages;
@@ -132,21 +130,8 @@ final class ContainerdSuite implements Suite {
             }
             figures.value("containerd: shim PSS each, " + shims.size() + " running", "MiB", kib / shims.size() / 1024,
                     "containerd-shim-runc-v2, one per pod (Go; KSM does not apply)");
-            double[] execMs = new double[50];
-            for (int i = 0; i < execMs.length; i++) {
-                long t0 = System.nanoTime();
-                cri.runtime().execSync(ExecSyncRequest.newBuilder().setContainerId(containers.get(i % PodSuite.PODS))
-                        .addCmd("true").setTimeout(10).build());
-                execMs[i] = (System.nanoTime() - t0) / 1e6;
-            }
-            figures.samples("containerd: ExecSync true", "ms", execMs, "");
-            double[] stopMs = new double[PodSuite.PODS];
-            for (int i = 0; i < PodSuite.PODS; i++) {
-                long t0 = System.nanoTime();
-                cri.runtime().stopContainer(StopContainerRequest.newBuilder().setContainerId(containers.get(i)).setTimeout(10).build());
-                stopMs[i] = (System.nanoTime() - t0) / 1e6;
-            }
-            figures.samples("containerd: StopContainer (exits on SIGTERM)", "ms", stopMs, "");
+            figures.samples("containerd: ExecSync true", "ms", PodSuite.execSyncs(cri, containers), "");
+            figures.samples("containerd: StopContainer (exits on SIGTERM)", "ms", PodSuite.stops(cri, containers), "");
         } finally {
             for (String pod : pods) {
                 cri.runtime().stopPodSandbox(StopPodSandboxRequest.newBuilder().setPodSandboxId(pod).build());

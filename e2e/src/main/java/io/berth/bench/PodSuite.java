@@ -87,21 +87,8 @@ final class PodSuite implements Suite {
                         "target <= 8 MB (containerd shim: 3.2 MB)");
             }
 
-            double[] execMs = new double[50];
-            for (int i = 0; i < execMs.length; i++) {
-                long t0 = System.nanoTime();
-                cri.runtime().execSync(ExecSyncRequest.newBuilder().setContainerId(containers.get(i % PODS)).addCmd("true").setTimeout(10).build());
-                execMs[i] = (System.nanoTime() - t0) / 1e6;
-            }
-            figures.samples("ExecSync true", "ms", execMs, "");
-
-            double[] stopMs = new double[PODS];
-            for (int i = 0; i < PODS; i++) {
-                long t0 = System.nanoTime();
-                cri.runtime().stopContainer(StopContainerRequest.newBuilder().setContainerId(containers.get(i)).setTimeout(10).build());
-                stopMs[i] = (System.nanoTime() - t0) / 1e6;
-            }
-            figures.samples("StopContainer (exits on SIGTERM)", "ms", stopMs, "target <= 20 ms (containerd: 60 ms)");
+            figures.samples("ExecSync true", "ms", execSyncs(cri, containers), "");
+            figures.samples("StopContainer (exits on SIGTERM)", "ms", stops(cri, containers), "target <= 20 ms (containerd: 60 ms)");
             for (String pod : pods) {
                 cri.runtime().removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(pod).build());
             }
@@ -110,6 +97,28 @@ final class PodSuite implements Suite {
             new ProcessBuilder("nft", "delete", "table", "inet", "berth_b" + tag).start().waitFor();
             Bench.removeCgroupParent("/berth-bench-" + tag);
         }
+    }
+
+    /** 50 ExecSync {@code true}, round the first {@value #PODS} containers; ms each. */
+    static double[] execSyncs(CriClient cri, List<String> containers) {
+        double[] ms = new double[50];
+        for (int i = 0; i < ms.length; i++) {
+            long t0 = System.nanoTime();
+            cri.runtime().execSync(ExecSyncRequest.newBuilder().setContainerId(containers.get(i % PODS)).addCmd("true").setTimeout(10).build());
+            ms[i] = (System.nanoTime() - t0) / 1e6;
+        }
+        return ms;
+    }
+
+    /** StopContainer (timeout 10 s) of the first {@value #PODS} containers, one after another; ms each. */
+    static double[] stops(CriClient cri, List<String> containers) {
+        double[] ms = new double[PODS];
+        for (int i = 0; i < PODS; i++) {
+            long t0 = System.nanoTime();
+            cri.runtime().stopContainer(StopContainerRequest.newBuilder().setContainerId(containers.get(i)).setTimeout(10).build());
+            ms[i] = (System.nanoTime() - t0) / 1e6;
+        }
+        return ms;
     }
 
     /** The mean PSS of the shims of {@code containers}, in MiB. */
