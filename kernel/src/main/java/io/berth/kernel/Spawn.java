@@ -66,14 +66,17 @@ public final class Spawn {
             check(Libc.posix_spawn_file_actions_init(fa), "posix_spawn_file_actions_init", path);
             check(Libc.posix_spawnattr_init(attr), "posix_spawnattr_init", path);
             try {
+                // instanceof, not a pattern switch: a type switch links an invokedynamic call site
+                // (SwitchBootstraps) on first use, which the AOT cache does not keep; in a shim,
+                // interpreted, that was ~3 ms of every CreateContainer.
                 for (Action a : actions) {
-                    switch (a) {
-                        case Open o -> check(Libc.posix_spawn_file_actions_addopen(fa, o.fd(), o.path(), o.flags(), o.mode()),
-                                "posix_spawn_file_actions_addopen " + o.path(), path);
-                        case Dup2 d -> check(Libc.posix_spawn_file_actions_adddup2(fa, d.from(), d.to()),
-                                "posix_spawn_file_actions_adddup2", path);
-                        case Close c -> check(Libc.posix_spawn_file_actions_addclose(fa, c.fd()),
-                                "posix_spawn_file_actions_addclose", path);
+                    if (a instanceof Open o) {
+                        int err = Libc.posix_spawn_file_actions_addopen(fa, o.fd(), o.path(), o.flags(), o.mode());
+                        if (err != 0) check(err, "posix_spawn_file_actions_addopen " + o.path(), path);
+                    } else if (a instanceof Dup2 d) {
+                        check(Libc.posix_spawn_file_actions_adddup2(fa, d.from(), d.to()), "posix_spawn_file_actions_adddup2", path);
+                    } else if (a instanceof Close c) {
+                        check(Libc.posix_spawn_file_actions_addclose(fa, c.fd()), "posix_spawn_file_actions_addclose", path);
                     }
                 }
                 check(Libc.posix_spawn_file_actions_addclosefrom_np(fa, 3), "posix_spawn_file_actions_addclosefrom_np", path);

@@ -206,6 +206,7 @@ final class Container {
             Spawner.Ready ready = await(spawner.ready, "set up the container");
             ptyMaster = ready.ptyMaster();
             spawnerTid = ready.tid();
+            await(spawner.spawning, "spawn the container's process");
             pid = HeldChild.find(spawnerTid, spawner.spawned);
             Log.mark("child");
         } catch (IOException | RuntimeException e) {
