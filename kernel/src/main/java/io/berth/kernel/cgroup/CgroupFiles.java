@@ -49,6 +49,19 @@ final class CgroupFiles {
         return 0;
     }
 
+    /** The pids in cgroup {@code dir} itself (its cgroup.procs; not its sub-cgroups'); none if it is gone. */
+    static List<Integer> pidsIn(Path dir) throws IOException {
+        var out = new ArrayList<Integer>();
+        try {
+            for (String line : Files.readAllLines(dir.resolve("cgroup.procs"))) {
+                if (!line.isBlank()) out.add(Integer.parseInt(line.trim()));
+            }
+        } catch (NoSuchFileException e) {
+            // removed concurrently or not a cgroup dir
+        }
+        return out;
+    }
+
     /** Pids listed in cgroup.procs of {@code dir} and every directory below it. */
     static List<Integer> pidsBelow(Path dir) throws IOException {
         var out = new ArrayList<Integer>();
@@ -57,14 +70,7 @@ final class CgroupFiles {
         }
         try (Stream<Path> s = Files.walk(dir)) {
             for (Path d : s.filter(Files::isDirectory).toList()) {
-                Path procs = d.resolve("cgroup.procs");
-                try {
-                    for (String line : Files.readAllLines(procs)) {
-                        if (!line.isBlank()) out.add(Integer.parseInt(line.trim()));
-                    }
-                } catch (NoSuchFileException e) {
-                    // removed concurrently or not a cgroup dir
-                }
+                out.addAll(pidsIn(d));
             }
         } catch (java.io.UncheckedIOException e) {
             if (!(e.getCause() instanceof NoSuchFileException)) throw e.getCause();
@@ -100,6 +106,19 @@ final class CgroupFiles {
     static void removeTree(Path dir, Duration timeout) throws IOException {
         if (!Files.isDirectory(dir)) {
             return;
+        }
+        // The common case first: no sub-cgroup and no process left (a container's processes end
+        // with its PID namespace's init): one read and one rmdir. The walk below stats every
+        // control file of the tree, ~0.5 ms a hierarchy in an interpreted shim, ten on v1.
+        if (pidsIn(dir).isEmpty()) {
+            try {
+                Files.delete(dir);
+                return;
+            } catch (NoSuchFileException gone) {
+                return;
+            } catch (IOException busy) {
+                // sub-cgroups, or a dying process still holding it: the walk and its retries below
+            }
         }
         long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
