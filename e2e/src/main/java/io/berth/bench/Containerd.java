@@ -14,26 +14,32 @@ import java.util.concurrent.TimeUnit;
  * Debian's containerd (with its CRI plugin, runc and the CNI plugins) run by the bench as a
  * reference beside berth: its own root, state, socket, CNI network and registry configuration
  * under a scratch directory, so that it shares nothing with a containerd the node may run. On
- * close it stops the daemon, ends the shims it left (by pid, only those serving its socket),
- * unmounts what is still mounted under its directory and deletes its bridge.
+ * close it stops the daemon and removes what a failed run may have left: runc's containers of its
+ * bundles, the shims serving its socket (by pid) and their sockets, mounts under its directory,
+ * the pods' network namespaces, the bridge plugin's NAT rules and the bridge.
  */
 final class Containerd implements AutoCloseable {
+    /** containerd's fixed run directory (shim sockets, runc state): removed on close if it was not there before. */
+    private static final Path RUN = Path.of("/run/containerd");
+    /** Where containerd's runc v2 shims keep runc's state for the CRI namespace. */
+    private static final String RUNC_ROOT = "/run/containerd/runc/k8s.io";
+    /** The CRI namespace's task bundles, under containerd's state directory. */
+    private static final String TASKS = "state/io.containerd.runtime.v2.task/k8s.io";
+
     private final Path dir;
     private final Path socket;
     private final String bridge;
     private final Process process;
     private final CriClient client;
-    /** containerd's fixed run directory (shim sockets, runc state): removed on close if it was not there before. */
-    private static final Path RUN = Path.of("/run/containerd");
     private final boolean runExisted;
 
     private Containerd(Path dir, Path socket, String bridge, Process process, boolean runExisted) {
-        this.runExisted = runExisted;
         this.dir = dir;
         this.socket = socket;
         this.bridge = bridge;
         this.process = process;
         this.client = new CriClient(socket);
+        this.runExisted = runExisted;
     }
 
     /** True when containerd, runc and the CNI bridge plugin are installed. */
@@ -179,7 +185,7 @@ final class Containerd implements AutoCloseable {
             // the shims (they outlive containerd by design), mounts, namespaces, NAT, the bridge.
             var netns = new ArrayList<String>();
             for (String id : leftoverContainers()) {
-                Path spec = dir.resolve("state/io.containerd.runtime.v2.task/k8s.io").resolve(id).resolve("config.json");
+                Path spec = dir.resolve(TASKS).resolve(id).resolve("config.json");
                 if (Files.exists(spec)) {
                     var m = java.util.regex.Pattern.compile("\"path\":\"(/var/run/netns/cni-[0-9a-f-]+)\"")
                             .matcher(Files.readString(spec));
@@ -188,10 +194,10 @@ final class Containerd implements AutoCloseable {
                 quietly("runc", "--root", RUNC_ROOT, "delete", "--force", id);
             }
             for (long pid : shimPids()) {
-                List<Path> sockets = unixSocketsOf(pid);
+                List<Path> held = unixSocketsOf(pid);
                 ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
-                for (Path socket : sockets) {
-                    if (socket.startsWith("/run/containerd/s/")) Files.deleteIfExists(socket); // a shim removes its own on exit
+                for (Path s : held) {
+                    if (s.startsWith(RUN.resolve("s"))) Files.deleteIfExists(s); // a shim removes its own on exit
                 }
             }
             for (String mount : mountsUnder(dir)) {
@@ -207,9 +213,6 @@ final class Containerd implements AutoCloseable {
         }
     }
 
-    /** Where containerd's runc v2 shims keep runc's state for the CRI namespace. */
-    private static final String RUNC_ROOT = "/run/containerd/runc/k8s.io";
-
     /** runc containers whose bundle is under this containerd's state directory. */
     private List<String> leftoverContainers() throws IOException, InterruptedException {
         var ids = new ArrayList<String>();
@@ -217,7 +220,7 @@ final class Containerd implements AutoCloseable {
         Process p = new ProcessBuilder("runc", "--root", RUNC_ROOT, "list", "-q").redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         p.waitFor();
-        Path tasks = dir.resolve("state/io.containerd.runtime.v2.task/k8s.io");
+        Path tasks = dir.resolve(TASKS);
         for (String id : out.lines().map(String::strip).filter(l -> !l.isEmpty()).toList()) {
             if (Files.isDirectory(tasks.resolve(id))) ids.add(id);
         }
