@@ -59,13 +59,18 @@ public final class RecordStore<T> {
      * is logged: the record on disk then keeps the previous state until the next change.
      */
     public void updateBehind(String id, T record) {
+        Object lock = fileLock(id);
         if (behind.put(id, record) == null) {
-            Thread.ofVirtual().name("record-" + id.substring(0, Math.min(12, id.length()))).start(() -> writeBehind(id));
+            Thread.ofVirtual().name("record-" + id.substring(0, Math.min(12, id.length()))).start(() -> writeBehind(id, lock));
         }
     }
 
-    private void writeBehind(String id) {
-        synchronized (fileLock(id)) {
+    /**
+     * Under the lock the record had when the change came: a record deleted meanwhile has no lock
+     * in the map any more, and looking it up here would put one back for good.
+     */
+    private void writeBehind(String id, Object lock) {
+        synchronized (lock) {
             T record = behind.remove(id);
             if (record == null) {
                 return; // written or dropped by put, update or delete meanwhile
@@ -126,6 +131,11 @@ public final class RecordStore<T> {
 
     private Object fileLock(String id) {
         return fileLocks.computeIfAbsent(id, k -> new Object());
+    }
+
+    /** How many records have a lock object: one per record written or changed and not deleted. */
+    int lockCount() {
+        return fileLocks.size();
     }
 
     /** Every record on disk. Temp files left by a crash are removed; unreadable files are logged and kept aside. */
