@@ -53,19 +53,15 @@ public final class Bench {
      * "here", and a figure from the same run and hour is the fair one to set beside berth's.
      */
     static void compareWithContainerd(Figures figures) {
+        String p = ContainerdSuite.PREFIX;
         String[][] pairs = { // berth's row, containerd's, the comparison's name, its target
-            {"image cold pull ~5 MB, 1 layer (gzip)", "containerd: image cold pull ~5 MB, 1 layer (gzip)",
-                "cold pull ~5 MB", "target <= 0.5"},
-            {"image cold pull ~50 MB, JIT settled", "containerd: image cold pull ~50 MB, 5 layers (gzip)",
-                "cold pull ~50 MB (berth's JIT settled)", ""},
-            {"image warm pull (present, by digest: no registry)", "containerd: image warm pull (present, by digest)",
-                "warm pull by digest", ""},
-            {"RunPodSandbox+CreateContainer+StartContainer", "containerd: RunPodSandbox+CreateContainer+StartContainer",
-                "pod start, back to back", ""},
-            {"RunPodSandbox+CreateContainer+StartContainer, paced",
-                "containerd: RunPodSandbox+CreateContainer+StartContainer, paced", "pod start, paced", ""},
-            {"ExecSync true", "containerd: ExecSync true", "ExecSync true", ""},
-            {"StopContainer (exits on SIGTERM)", "containerd: StopContainer (exits on SIGTERM)", "StopContainer", ""},
+            {ImageSuite.COLD_SMALL, p + ImageSuite.COLD_SMALL, "cold pull ~5 MB", "target <= 0.5"},
+            {ImageSuite.COLD_BIG_SETTLED, ContainerdSuite.COLD_BIG, "cold pull ~50 MB (berth's JIT settled)", ""},
+            {ImageSuite.WARM_BY_DIGEST, ContainerdSuite.WARM_BY_DIGEST, "warm pull by digest", ""},
+            {PodSuite.BURST, p + PodSuite.BURST, "pod start, back to back", ""},
+            {PodSuite.PACED_ROW, p + PodSuite.PACED_ROW, "pod start, paced", ""},
+            {PodSuite.EXEC, p + PodSuite.EXEC, "ExecSync true", ""},
+            {PodSuite.STOP, p + PodSuite.STOP, "StopContainer", ""},
         };
         for (String[] pair : pairs) {
             Figures.Row ours = figures.row(pair[0]);
@@ -99,10 +95,9 @@ public final class Bench {
             for (Path task : tasks.toList()) {
                 try {
                     String comm = Files.readString(task.resolve("comm")).trim();
-                    if (!comm.startsWith("C1 CompilerThre") && !comm.startsWith("C2 CompilerThre")) continue;
-                    String stat = Files.readString(task.resolve("stat"));
-                    // after "(comm) ": field 3 (state) onwards; utime is field 14
-                    ticks += Long.parseLong(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[11]);
+                    if (comm.startsWith("C1 CompilerThre") || comm.startsWith("C2 CompilerThre")) {
+                        ticks += io.berth.kernel.Processes.stat(Long.parseLong(task.getFileName().toString())).number(14);
+                    }
                 } catch (java.io.IOException gone) {
                     // a compiler thread that ended meanwhile (the JVM starts and ends them as needed)
                 }

@@ -21,6 +21,11 @@ import java.util.UUID;
  * process as the real one. Needs root; prints nothing when containerd is not installed.
  */
 final class ContainerdSuite implements Suite {
+    /** Before each row's name; most rows are the image and pod suites' own names after it. */
+    static final String PREFIX = "containerd: ";
+    static final String COLD_BIG = PREFIX + "image cold pull ~50 MB, 5 layers (gzip)";
+    static final String WARM_BY_DIGEST = PREFIX + "image warm pull (present, by digest)";
+
     @Override
     public String name() {
         return "containerd";
@@ -72,7 +77,7 @@ final class ContainerdSuite implements Suite {
         long cpu0 = Bench.cpuTicksWithChildren(containerd.pid());
         double[] cold = ImageSuite.coldPulls(cri, smallRef, ImageSuite.COLD_RUNS_SMALL);
         double cpuMs = (Bench.cpuTicksWithChildren(containerd.pid()) - cpu0) * 1000.0 / Bench.CLK_TCK / ImageSuite.COLD_RUNS_SMALL;
-        figures.samples("containerd: image cold pull ~5 MB, 1 layer (gzip)", "ms", cold,
+        figures.samples(PREFIX + ImageSuite.COLD_SMALL, "ms", cold,
                 "the image suite's image; berth's target: half of this median");
         figures.value("  containerd's CPU per such pull", "ms", cpuMs, "user + system, its unpigz children too, with the RemoveImage before each");
         ImageSuite.pull(cri, smallRef);
@@ -83,7 +88,7 @@ final class ContainerdSuite implements Suite {
             ImageSuite.pull(cri, byDigest);
             warm[i] = (System.nanoTime() - t0) / 1e6;
         }
-        figures.samples("containerd: image warm pull (present, by digest)", "ms", warm, "");
+        figures.samples(WARM_BY_DIGEST, "ms", warm, "");
         ImageSuite.remove(cri, smallRef);
     }
 
@@ -94,7 +99,7 @@ final class ContainerdSuite implements Suite {
         long cpu0 = Bench.cpuTicksWithChildren(containerd.pid());
         double[] ms = ImageSuite.coldPulls(cri, bigRef, ImageSuite.COLD_RUNS_BIG);
         double cpuMs = (Bench.cpuTicksWithChildren(containerd.pid()) - cpu0) * 1000.0 / Bench.CLK_TCK / ImageSuite.COLD_RUNS_BIG;
-        figures.samples("containerd: image cold pull ~50 MB, 5 layers (gzip)", "ms", ms, "the image suite's image");
+        figures.samples(COLD_BIG, "ms", ms, "the image suite's image");
         figures.value("  containerd's CPU per such pull", "ms", cpuMs, "user + system, its unpigz children too, with the RemoveImage before each");
         ImageSuite.remove(cri, bigRef);
     }
@@ -111,7 +116,7 @@ final class ContainerdSuite implements Suite {
             for (int i = 0; i < PodSuite.PODS; i++) {
                 PodSuite.runPod(cri, image, tag, "ctrd-" + i, burst, i, pods, containers);
             }
-            figures.samples("containerd: RunPodSandbox+CreateContainer+StartContainer", "ms", burst[0], "back to back");
+            figures.samples(PREFIX + PodSuite.BURST, "ms", burst[0], "back to back");
             figures.samples("  of which RunPodSandbox", "ms", burst[1], "");
             figures.samples("  of which CreateContainer", "ms", burst[2], "");
             figures.samples("  of which StartContainer", "ms", burst[3], "");
@@ -120,7 +125,7 @@ final class ContainerdSuite implements Suite {
                 Thread.sleep(PodSuite.PACE_MS);
                 PodSuite.runPod(cri, image, tag, "ctrd-paced-" + i, paced, i, pods, containers);
             }
-            figures.samples("containerd: RunPodSandbox+CreateContainer+StartContainer, paced", "ms", paced[0],
+            figures.samples(PREFIX + PodSuite.PACED_ROW, "ms", paced[0],
                     "one pod per " + PodSuite.PACE_MS + " ms");
             Thread.sleep(3000);
             List<Long> shims = containerd.shimPids();
@@ -128,10 +133,10 @@ final class ContainerdSuite implements Suite {
             for (long pid : shims) {
                 kib += AgentSuite.kib(pid, "Pss:", "smaps_rollup");
             }
-            figures.value("containerd: shim PSS each, " + shims.size() + " running", "MiB", kib / shims.size() / 1024,
+            figures.value(PREFIX + "shim PSS each, " + shims.size() + " running", "MiB", kib / shims.size() / 1024,
                     "containerd-shim-runc-v2, one per pod (Go; KSM does not apply)");
-            figures.samples("containerd: ExecSync true", "ms", PodSuite.execSyncs(cri, containers), "");
-            figures.samples("containerd: StopContainer (exits on SIGTERM)", "ms", PodSuite.stops(cri, containers), "");
+            figures.samples(PREFIX + PodSuite.EXEC, "ms", PodSuite.execSyncs(cri, containers), "");
+            figures.samples(PREFIX + PodSuite.STOP, "ms", PodSuite.stops(cri, containers), "");
         } finally {
             for (String pod : pods) {
                 cri.runtime().stopPodSandbox(StopPodSandboxRequest.newBuilder().setPodSandboxId(pod).build());

@@ -33,6 +33,10 @@ final class ImageSuite implements Suite {
     static final int WARM_SETTLING_PULLS = 2000;
     /** Cold pulls between the two ~5 MB figures: measured, the agent's JIT compiles little after ~150. */
     static final int SETTLING_PULLS = 150;
+    /** Rows the containerd suite sets its own beside (see Bench.compareWithContainerd). */
+    static final String COLD_SMALL = "image cold pull ~5 MB, 1 layer (gzip)";
+    static final String COLD_BIG_SETTLED = "image cold pull ~50 MB, JIT settled";
+    static final String WARM_BY_DIGEST = "image warm pull (present, by digest: no registry)";
 
     @Override
     public String name() {
@@ -68,7 +72,7 @@ final class ImageSuite implements Suite {
                 warmPulls(agent, cri, bigRef, figures, "image warm pull (present, by tag: HEAD only)");
                 // By digest, a present image needs no registry at all (a digest names its content for good).
                 String bigByDigest = bigRef.substring(0, bigRef.lastIndexOf(':')) + "@" + bigImage.topDigest();
-                warmPulls(agent, cri, bigByDigest, figures, "image warm pull (present, by digest: no registry)");
+                warmPulls(agent, cri, bigByDigest, figures, WARM_BY_DIGEST);
                 // The same once the JIT has compiled this path and the gRPC server's, as in an agent
                 // that has run a while: kubelet makes thousands of CRI calls an hour (PLEG relists
                 // every second), a PullImage for every container start of an image pulled Always.
@@ -86,7 +90,7 @@ final class ImageSuite implements Suite {
                 figures.samples("  for scale: a Version round trip on the socket", "ms", version, "the floor of any CRI call");
 
                 double[] smallMs = coldPulls(cri, smallRef, COLD_RUNS_SMALL);
-                figures.samples("image cold pull ~5 MB, 1 layer (gzip)", "ms", smallMs,
+                figures.samples(COLD_SMALL, "ms", smallMs,
                         String.format("%.1f MB compressed; target <= 67 ms, half of containerd (135 ms; or its row below, same run)", smallBytes / 1e6));
                 // The same once the agent has pulled as much as a node does in its first hours: its
                 // JIT compiles the pull path's many lukewarm methods (HTTP client, gRPC, store) over
@@ -100,7 +104,7 @@ final class ImageSuite implements Suite {
                 String decompressed = "berth_image_decompress_cpu_seconds_total";
                 double decompress0 = scrape(agent).value(decompressed, Map.of());
                 long jit0 = Bench.compilerTicks(agent.pid());
-                figures.samples("image cold pull ~50 MB, JIT settled", "ms", coldPulls(cri, bigRef, COLD_RUNS_BIG),
+                figures.samples(COLD_BIG_SETTLED, "ms", coldPulls(cri, bigRef, COLD_RUNS_BIG),
                         "after the ~5 MB pulls above");
                 double perPull = 1000.0 / Bench.CLK_TCK / COLD_RUNS_BIG;
                 double cpuMs = (Bench.cpuTicks(agent.pid()) - cpu0) * perPull;

@@ -34,6 +34,11 @@ final class PodSuite implements Suite {
     static final int PODS = 20;
     static final int PACED = 10;
     static final long PACE_MS = 2000;
+    /** Rows the containerd suite sets its own beside (see Bench.compareWithContainerd). */
+    static final String BURST = "RunPodSandbox+CreateContainer+StartContainer";
+    static final String PACED_ROW = BURST + ", paced";
+    static final String EXEC = "ExecSync true";
+    static final String STOP = "StopContainer (exits on SIGTERM)";
 
     @Override
     public String name() {
@@ -61,7 +66,7 @@ final class PodSuite implements Suite {
             for (int i = 0; i < PODS; i++) {
                 runPod(cri, image, tag, "bench-" + i, burst, i, pods, containers);
             }
-            figures.samples("RunPodSandbox+CreateContainer+StartContainer", "ms", burst[0],
+            figures.samples(BURST, "ms", burst[0],
                     "back to back; target <= 80 ms median (containerd+runc: 159 ms)");
             figures.samples("  of which RunPodSandbox", "ms", burst[1], "containerd: 80 ms");
             figures.samples("  of which CreateContainer", "ms", burst[2], "containerd: 14 ms");
@@ -72,7 +77,7 @@ final class PodSuite implements Suite {
                 Thread.sleep(PACE_MS);
                 runPod(cri, image, tag, "paced-" + i, paced, i, pods, containers);
             }
-            figures.samples("RunPodSandbox+CreateContainer+StartContainer, paced", "ms", paced[0],
+            figures.samples(PACED_ROW, "ms", paced[0],
                     "one pod per " + PACE_MS + " ms; target <= 80 ms median");
             figures.samples("  of which RunPodSandbox", "ms", paced[1], "");
             figures.samples("  of which CreateContainer", "ms", paced[2], "");
@@ -87,8 +92,8 @@ final class PodSuite implements Suite {
                         "target <= 8 MB (containerd shim: 3.2 MB)");
             }
 
-            figures.samples("ExecSync true", "ms", execSyncs(cri, containers), "");
-            figures.samples("StopContainer (exits on SIGTERM)", "ms", stops(cri, containers), "target <= 20 ms (containerd: 60 ms)");
+            figures.samples(EXEC, "ms", execSyncs(cri, containers), "");
+            figures.samples(STOP, "ms", stops(cri, containers), "target <= 20 ms (containerd: 60 ms)");
             for (String pod : pods) {
                 cri.runtime().removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(pod).build());
             }

@@ -71,8 +71,8 @@ public final class Spawn {
                 // interpreted, that was ~3 ms of every CreateContainer.
                 for (Action a : actions) {
                     if (a instanceof Open o) {
-                        int err = Libc.posix_spawn_file_actions_addopen(fa, o.fd(), o.path(), o.flags(), o.mode());
-                        if (err != 0) check(err, "posix_spawn_file_actions_addopen " + o.path(), path);
+                        check(Libc.posix_spawn_file_actions_addopen(fa, o.fd(), o.path(), o.flags(), o.mode()),
+                                "posix_spawn_file_actions_addopen " + o.path(), path);
                     } else if (a instanceof Dup2 d) {
                         check(Libc.posix_spawn_file_actions_adddup2(fa, d.from(), d.to()), "posix_spawn_file_actions_adddup2", path);
                     } else if (a instanceof Close c) {
