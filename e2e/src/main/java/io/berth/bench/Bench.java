@@ -95,9 +95,11 @@ public final class Bench {
             for (Path task : tasks.toList()) {
                 try {
                     String comm = Files.readString(task.resolve("comm")).trim();
-                    if (comm.startsWith("C1 CompilerThre") || comm.startsWith("C2 CompilerThre")) {
-                        ticks += io.berth.kernel.Processes.stat(Long.parseLong(task.getFileName().toString())).number(14);
-                    }
+                    if (!comm.startsWith("C1 CompilerThre") && !comm.startsWith("C2 CompilerThre")) continue;
+                    // task/TID/stat, not Processes.stat(TID): /proc/TID/stat sums the whole process's times
+                    String stat = Files.readString(task.resolve("stat"));
+                    // after "(comm) ": field 3 (state) onwards; utime is field 14
+                    ticks += Long.parseLong(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[11]);
                 } catch (java.io.IOException gone) {
                     // a compiler thread that ended meanwhile (the JVM starts and ends them as needed)
                 }
