@@ -63,6 +63,12 @@ public final class Jna {
             candidates.add("/lib/" + tuple);
         }
         candidates.addAll(List.of("/usr/lib64", "/lib64", "/usr/lib", "/lib"));
-        return candidates.stream().filter(d -> Files.isDirectory(Path.of(d))).toList();
+        // A loop, not a stream: every shim runs this once, interpreted, and a stream's lambda and
+        // pipeline cost ~2 ms there.
+        var dirs = new ArrayList<String>();
+        for (String d : candidates) {
+            if (Files.isDirectory(Path.of(d))) dirs.add(d);
+        }
+        return dirs;
     }
 }

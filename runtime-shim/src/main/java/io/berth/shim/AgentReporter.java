@@ -118,7 +118,7 @@ final class AgentReporter implements Runnable {
         State state = container.state();
         send(ch, ShimReport.newBuilder().setHello(ShimHello.newBuilder()
                 .setContainerId(container.spec().getId())
-                .setShimPid(ProcessHandle.current().pid())
+                .setShimPid(io.berth.kernel.Syscalls.getpid())
                 .setState(state)).build());
         if (state.getStatus() == State.Status.EXITED) {
             exitReported.countDown();

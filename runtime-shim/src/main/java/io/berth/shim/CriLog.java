@@ -8,8 +8,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Clock;
 import java.time.Instant;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
 
 /**
  * The CRI container log format (kubelet pkg/kubelet/kuberuntime/logs): one record per line,
@@ -20,7 +18,6 @@ import java.time.format.DateTimeFormatter;
  */
 public final class CriLog implements AutoCloseable {
     public static final int MAX_LINE = 16 * 1024;
-    private static final DateTimeFormatter SECONDS = DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss").withZone(ZoneOffset.UTC);
 
     public enum Stream {
         STDOUT("stdout"), STDERR("stderr");
@@ -36,6 +33,8 @@ public final class CriLog implements AutoCloseable {
     private final Clock clock;
     private OutputStream out;
     private final byte[][] pending = {new byte[MAX_LINE], new byte[MAX_LINE]};
+    /** One record as written: timestamp, stream, tag, a line of at most MAX_LINE bytes, newline. */
+    private final byte[] record = new byte[Rfc3339.MAX_LENGTH + 10 + MAX_LINE + 1];
     private final int[] pendingLen = new int[2];
 
     /** {@code path} null: output is read and discarded (no log_path in the spec). */
@@ -88,29 +87,30 @@ public final class CriLog implements AutoCloseable {
         }
     }
 
+    /**
+     * Writes one record with a single write(2) (the file is unbuffered): a reader following the
+     * file (kubelet, crictl logs -f) never sees part of a line, and a line costs one system call.
+     */
     private void record(Stream stream, char tag, byte[] content, int len) throws IOException {
         if (out == null) return;
-        byte[] head = (timestamp(clock.instant()) + " ").getBytes(StandardCharsets.US_ASCII);
-        out.write(head);
-        out.write(stream.name);
-        out.write(' ');
-        out.write(tag);
-        out.write(' ');
-        out.write(content, 0, len);
-        out.write('\n');
+        Instant now = clock.instant();
+        byte[] r = record;
+        int n = Rfc3339.format(now.getEpochSecond(), now.getNano(), r, 0);
+        r[n++] = ' ';
+        System.arraycopy(stream.name, 0, r, n, stream.name.length);
+        n += stream.name.length;
+        r[n++] = ' ';
+        r[n++] = (byte) tag;
+        r[n++] = ' ';
+        System.arraycopy(content, 0, r, n, len);
+        n += len;
+        r[n++] = '\n';
+        out.write(r, 0, n);
     }
 
     /** Go's time.RFC3339Nano: fractional seconds without trailing zeros, omitted when zero. */
     static String timestamp(Instant t) {
-        var b = new StringBuilder(SECONDS.format(t));
-        int nanos = t.getNano();
-        if (nanos != 0) {
-            String frac = String.format("%09d", nanos);
-            int end = frac.length();
-            while (frac.charAt(end - 1) == '0') end--;
-            b.append('.').append(frac, 0, end);
-        }
-        return b.append('Z').toString();
+        return Rfc3339.format(t);
     }
 
     @Override

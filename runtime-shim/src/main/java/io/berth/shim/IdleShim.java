@@ -102,7 +102,7 @@ final class IdleShim {
      */
     private static void reniceAll() {
         try {
-            Processes.setNiceOfAllThreads(ProcessHandle.current().pid(), 0);
+            Processes.setNiceOfAllThreads(io.berth.kernel.Syscalls.getpid(), 0);
         } catch (RuntimeException e) {
             Log.warn("renice the shim's threads to 0: " + e.getMessage());
         }

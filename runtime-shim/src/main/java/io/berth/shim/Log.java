@@ -11,11 +11,11 @@ final class Log {
     }
 
     static void info(String msg) {
-        System.err.println(Instant.now() + " INFO " + msg);
+        System.err.println(Rfc3339.format(Instant.now()) + " INFO " + msg);
     }
 
     static void warn(String msg) {
-        System.err.println(Instant.now() + " WARN " + msg);
+        System.err.println(Rfc3339.format(Instant.now()) + " WARN " + msg);
     }
 
     /**
@@ -48,6 +48,6 @@ final class Log {
             TIMELINE.setLength(0);
         }
         long sinceMain = (System.nanoTime() - T0) / 1_000_000;
-        info(what + " (ms since main at " + Instant.now().minusMillis(sinceMain) + "):" + marks);
+        info(what + " (ms since main at " + Rfc3339.format(Instant.now().minusMillis(sinceMain)) + "):" + marks);
     }
 }

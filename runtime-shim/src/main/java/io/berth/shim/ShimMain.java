@@ -145,7 +145,7 @@ public final class ShimMain {
     }
 
     static void writePid(Path bundle) throws IOException {
-        long pid = ProcessHandle.current().pid();
+        long pid = Syscalls.getpid();
         Files.writeString(bundle.resolve(ShimClient.PID), pid + " " + io.berth.kernel.Processes.startTime(pid) + "\n");
     }
 

@@ -21,7 +21,10 @@ import java.util.stream.Collectors;
  * mapped at a fixed address so its pages stay shared between shims (ArchiveRelocationMode=0); and
  * an AOT cache when the distribution has a fresh one (shim.aot next to the jars, made by
  * {@code io.berth.shim.AotTraining} with exactly these flags and class path: the JVM ignores a
- * cache whose flags or class path differ).
+ * cache whose flags or class path differ), holding the classes loaded and linked but no method
+ * profiles (AOTRecordTraining, AOTReplayTraining off: with profiles in the cache a JVM runs a
+ * "training replay" thread that looks up each class's profile as it is initialised, ~16 ms of
+ * CPU per shim start, to speed up compilations that a shim hardly makes; below).
  *
  * <p>Compilation waits for methods 500 times hotter than the JVM's default (C1's thresholds
  * scaled), so a shim compiles next to nothing while it creates and runs a quiet container: its
@@ -63,7 +66,8 @@ public final class ShimJvm {
             "-XX:-UsePerfData", "-XX:+DisableAttachMechanism", "--enable-native-access=ALL-UNNAMED",
             "--sun-misc-unsafe-memory-access=allow",
             "-XX:+UnlockDiagnosticVMOptions", "-XX:ArchiveRelocationMode=0", "-Djna.nounpack=true",
-            "-XX:TrimNativeHeapInterval=2000", "-XX:CompileThresholdScaling=500");
+            "-XX:TrimNativeHeapInterval=2000", "-XX:CompileThresholdScaling=500",
+            "-XX:-AOTRecordTraining", "-XX:-AOTReplayTraining");
 
     /**
      * Set in the shim JVM's environment (never the container's: its process gets the spec's env).
