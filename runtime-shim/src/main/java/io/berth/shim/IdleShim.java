@@ -130,7 +130,7 @@ final class IdleShim {
         }
         if (STATE.compareAndSet(IDLE, LEAVING)) {
             Log.info("the agent that started this idle shim is gone: exiting");
-            System.exit(0);
+            ShimMain.exit(0);
         }
     }
 
@@ -141,6 +141,6 @@ final class IdleShim {
         } catch (IOException e) {
             Log.warn("remove " + slot + ": " + e.getMessage());
         }
-        System.exit(0);
+        ShimMain.exit(0);
     }
 }

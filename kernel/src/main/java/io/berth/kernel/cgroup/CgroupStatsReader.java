@@ -1,9 +1,13 @@
 package io.berth.kernel.cgroup;
 
+import java.io.FileInputStream;
+import java.io.FileNotFoundException;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.stream.Stream;
@@ -84,35 +88,36 @@ public final class CgroupStatsReader {
         if ((memory == null || !Files.isDirectory(memory)) && (cpuacct == null || !Files.isDirectory(cpuacct))) {
             throw new NoSuchFileException(root + path, null, "no such cgroup in the memory or cpuacct hierarchy");
         }
+        var f = new SmallFile();
         long cpu = 0, user = 0, sys = 0;
         if (cpuacct != null) {
-            cpu = number(cpuacct.resolve("cpuacct.usage"));
-            Path u = cpuacct.resolve("cpuacct.usage_user");
-            if (Files.exists(u)) {
-                user = number(u);
-                sys = number(cpuacct.resolve("cpuacct.usage_sys"));
-            } else if (Files.exists(cpuacct.resolve("cpuacct.stat"))) {
-                Map<String, Long> stat = flatKeyed(Files.readString(cpuacct.resolve("cpuacct.stat")));
-                user = stat.getOrDefault("user", 0L) * (1_000_000_000L / USER_HZ);
-                sys = stat.getOrDefault("system", 0L) * (1_000_000_000L / USER_HZ);
+            cpu = f.number(cpuacct.resolve("cpuacct.usage"));
+            if (f.read(cpuacct.resolve("cpuacct.usage_user"))) {
+                user = f.number();
+                sys = f.number(cpuacct.resolve("cpuacct.usage_sys"));
+            } else if (f.read(cpuacct.resolve("cpuacct.stat"))) {
+                long[] v = f.values(CPUACCT_STAT);
+                user = Math.max(v[0], 0) * (1_000_000_000L / USER_HZ);
+                sys = Math.max(v[1], 0) * (1_000_000_000L / USER_HZ);
             }
         }
         long usage = 0, limit = 0, ws = 0, rss = 0, cache = 0, faults = 0, majors = 0, ooms = 0;
         if (memory != null) {
-            usage = number(memory.resolve("memory.usage_in_bytes"));
-            long l = number(memory.resolve("memory.limit_in_bytes"));
+            usage = f.number(memory.resolve("memory.usage_in_bytes"));
+            long l = f.number(memory.resolve("memory.limit_in_bytes"));
             limit = l >= V1_UNLIMITED ? 0 : l;
-            Map<String, Long> stat = flatKeyed(Files.readString(memory.resolve("memory.stat")));
-            // The total_* keys include descendants (memory.use_hierarchy is always 1 since Linux 5.x).
-            ws = workingSet(usage, pick(stat, "total_inactive_file", "inactive_file"));
-            rss = pick(stat, "total_rss", "rss");
-            cache = pick(stat, "total_cache", "cache");
-            faults = pick(stat, "total_pgfault", "pgfault");
-            majors = pick(stat, "total_pgmajfault", "pgmajfault");
-            Path oom = memory.resolve("memory.oom_control");
-            ooms = Files.exists(oom) ? flatKeyed(Files.readString(oom)).getOrDefault("oom_kill", 0L) : 0;
+            f.require(memory.resolve("memory.stat"));
+            // The total_* keys include descendants (memory.use_hierarchy is always 1 since Linux 5.x);
+            // each is followed by the cgroup's own key, the fallback.
+            long[] v = f.values(V1_MEMORY_STAT);
+            ws = workingSet(usage, pick(v, 0));
+            rss = pick(v, 2);
+            cache = pick(v, 4);
+            faults = pick(v, 6);
+            majors = pick(v, 8);
+            ooms = f.read(memory.resolve("memory.oom_control")) ? Math.max(f.values(OOM_KILL)[0], 0) : 0;
         }
-        long tasks = pids != null && Files.exists(pids.resolve("pids.current")) ? number(pids.resolve("pids.current")) : 0;
+        long tasks = pids != null && f.read(pids.resolve("pids.current")) ? f.number() : 0;
         return new CgroupStats(now, cpu, user, sys, usage, limit, ws, rss, cache, faults, majors, tasks, ooms);
     }
 
@@ -120,31 +125,29 @@ public final class CgroupStatsReader {
         if (!Files.isDirectory(dir)) {
             throw new NoSuchFileException(dir.toString(), null, "no such cgroup");
         }
+        var f = new SmallFile();
         long cpu = 0, user = 0, sys = 0;
-        Path cpuStat = dir.resolve("cpu.stat");
-        if (Files.exists(cpuStat)) {
-            Map<String, Long> stat = flatKeyed(Files.readString(cpuStat));
-            cpu = stat.getOrDefault("usage_usec", 0L) * 1000;
-            user = stat.getOrDefault("user_usec", 0L) * 1000;
-            sys = stat.getOrDefault("system_usec", 0L) * 1000;
+        if (f.read(dir.resolve("cpu.stat"))) {
+            long[] v = f.values(V2_CPU_STAT);
+            cpu = Math.max(v[0], 0) * 1000;
+            user = Math.max(v[1], 0) * 1000;
+            sys = Math.max(v[2], 0) * 1000;
         }
         long usage = 0, limit = 0, ws = 0, rss = 0, cache = 0, faults = 0, majors = 0, ooms = 0;
-        Path current = dir.resolve("memory.current");
-        if (Files.exists(current)) {
-            usage = number(current);
-            String max = Files.readString(dir.resolve("memory.max")).strip();
-            limit = max.equals("max") ? 0 : Long.parseLong(max);
-            Map<String, Long> stat = flatKeyed(Files.readString(dir.resolve("memory.stat")));
-            ws = workingSet(usage, stat.getOrDefault("inactive_file", 0L));
-            rss = stat.getOrDefault("anon", 0L);
-            cache = stat.getOrDefault("file", 0L);
-            faults = stat.getOrDefault("pgfault", 0L);
-            majors = stat.getOrDefault("pgmajfault", 0L);
-            Path events = dir.resolve("memory.events");
-            ooms = Files.exists(events) ? flatKeyed(Files.readString(events)).getOrDefault("oom_kill", 0L) : 0;
+        if (f.read(dir.resolve("memory.current"))) {
+            usage = f.number();
+            f.require(dir.resolve("memory.max"));
+            limit = f.isMax() ? 0 : f.number();
+            f.require(dir.resolve("memory.stat"));
+            long[] v = f.values(V2_MEMORY_STAT);
+            ws = workingSet(usage, Math.max(v[0], 0));
+            rss = Math.max(v[1], 0);
+            cache = Math.max(v[2], 0);
+            faults = Math.max(v[3], 0);
+            majors = Math.max(v[4], 0);
+            ooms = f.read(dir.resolve("memory.events")) ? Math.max(f.values(OOM_KILL)[0], 0) : 0;
         }
-        Path pidsCurrent = dir.resolve("pids.current");
-        long tasks = Files.exists(pidsCurrent) ? number(pidsCurrent) : 0;
+        long tasks = f.read(dir.resolve("pids.current")) ? f.number() : 0;
         return new CgroupStats(now, cpu, user, sys, usage, limit, ws, rss, cache, faults, majors, tasks, ooms);
     }
 
@@ -158,33 +161,117 @@ public final class CgroupStatsReader {
         return mount == null ? null : mount.resolve(path.substring(1));
     }
 
-    private static long pick(Map<String, Long> stat, String key, String fallback) {
-        Long v = stat.get(key);
-        return v != null ? v : stat.getOrDefault(fallback, 0L);
+    /** The hierarchical key at {@code i} if the file has it, else the cgroup's own at i + 1, else 0. */
+    private static long pick(long[] values, int i) {
+        return values[i] >= 0 ? values[i] : Math.max(values[i + 1], 0);
     }
 
-    static long number(Path file) throws IOException {
-        String s = Files.readString(file).strip();
-        try {
-            return Long.parseLong(s);
-        } catch (NumberFormatException e) {
-            throw new IOException(file + ": not a number: '" + s + "'", e);
-        }
+    private static final byte[][] CPUACCT_STAT = keys("user", "system");
+    private static final byte[][] V1_MEMORY_STAT = keys("total_inactive_file", "inactive_file", "total_rss", "rss",
+            "total_cache", "cache", "total_pgfault", "pgfault", "total_pgmajfault", "pgmajfault");
+    private static final byte[][] V2_CPU_STAT = keys("usage_usec", "user_usec", "system_usec");
+    private static final byte[][] V2_MEMORY_STAT = keys("inactive_file", "anon", "file", "pgfault", "pgmajfault");
+    private static final byte[][] OOM_KILL = keys("oom_kill");
+
+    private static byte[][] keys(String... names) {
+        var out = new byte[names.length][];
+        for (int i = 0; i < names.length; i++) out[i] = names[i].getBytes(StandardCharsets.US_ASCII);
+        return out;
     }
 
-    /** "key value" lines (memory.stat, cpu.stat, memory.events, memory.oom_control, cpuacct.stat). */
-    static Map<String, Long> flatKeyed(String text) {
-        var out = new HashMap<String, Long>();
-        for (String line : text.split("\n")) {
-            int sp = line.indexOf(' ');
-            if (sp <= 0) continue;
-            try {
-                out.put(line.substring(0, sp), Long.parseLong(line.substring(sp + 1).strip()));
-            } catch (NumberFormatException e) {
-                // a key whose value is not one number (none of the ones read here)
+    /**
+     * One small cgroup file at a time, read whole into a buffer and parsed as bytes. A shim reads a
+     * dozen of these for every stats sample it pushes, interpreted (its JIT compiles next to
+     * nothing), so the reading is kept to a FileInputStream and loops over bytes: no channels,
+     * strings, splitting or maps.
+     */
+    static final class SmallFile {
+        private byte[] buf = new byte[4096];
+        private int len;
+        private Path path;
+
+        /** Reads {@code file}; false when it does not exist. */
+        boolean read(Path file) throws IOException {
+            path = file;
+            len = 0;
+            try (var in = new FileInputStream(file.toString())) {
+                int r;
+                while ((r = in.read(buf, len, buf.length - len)) > 0) {
+                    len += r;
+                    if (len == buf.length) buf = Arrays.copyOf(buf, len * 2);
+                }
+                return true;
+            } catch (FileNotFoundException e) {
+                if (Files.exists(file)) throw e; // there, but not readable
+                return false;
             }
         }
-        return out;
+
+        void require(Path file) throws IOException {
+            if (!read(file)) throw new NoSuchFileException(file.toString());
+        }
+
+        long number(Path file) throws IOException {
+            require(file);
+            return number();
+        }
+
+        /** The file read last, as one decimal number (surrounding whitespace ignored). */
+        long number() throws IOException {
+            int from = 0, to = len;
+            while (from < to && buf[from] <= ' ') from++;
+            while (to > from && buf[to - 1] <= ' ') to--;
+            long v = digits(from, to);
+            if (v < 0) {
+                throw new IOException(path + ": not a number: '" + new String(buf, from, to - from, StandardCharsets.US_ASCII) + "'");
+            }
+            return v;
+        }
+
+        /** Whether the file read last says "max" (cgroup v2's no limit). */
+        boolean isMax() {
+            int from = 0, to = len;
+            while (to > from && buf[to - 1] <= ' ') to--;
+            return to - from == 3 && buf[0] == 'm' && buf[1] == 'a' && buf[2] == 'x';
+        }
+
+        /**
+         * The values of "key value" lines (memory.stat, cpu.stat, memory.events, memory.oom_control,
+         * cpuacct.stat) of the file read last, in the order of {@code keys}; -1 for a key it lacks.
+         */
+        long[] values(byte[][] keys) {
+            long[] out = new long[keys.length];
+            Arrays.fill(out, -1);
+            int at = 0;
+            while (at < len) {
+                int end = at;
+                while (end < len && buf[end] != '\n') end++;
+                int space = at;
+                while (space < end && buf[space] != ' ') space++;
+                int valueEnd = end;
+                while (valueEnd > space + 1 && buf[valueEnd - 1] <= ' ') valueEnd--;
+                for (int k = 0; k < keys.length; k++) {
+                    if (out[k] < 0 && space - at == keys[k].length && Arrays.equals(buf, at, space, keys[k], 0, space - at)) {
+                        out[k] = digits(space + 1, valueEnd);
+                        break;
+                    }
+                }
+                at = end + 1;
+            }
+            return out;
+        }
+
+        /** The non-negative decimal number in buf[from, to), or -1 if it is not one. */
+        private long digits(int from, int to) {
+            if (from >= to || to - from > 19) return -1;
+            long v = 0;
+            for (int i = from; i < to; i++) {
+                int d = buf[i] - '0';
+                if (d < 0 || d > 9) return -1;
+                v = v * 10 + d;
+            }
+            return v;
+        }
     }
 
     private static long nowNanos() {

@@ -85,6 +85,27 @@ class CgroupStatsReaderTest {
     }
 
     @Test
+    void v1WithoutHierarchicalTotalsTakesTheCgroupsOwnKeysAndAGarbledNumberIsAnError() throws Exception {
+        String cg = "pod/c/";
+        write("cpuacct/" + cg + "cpuacct.usage", " 7 \n");
+        write("memory/" + cg + "memory.usage_in_bytes", "3000\n");
+        write("memory/" + cg + "memory.limit_in_bytes", "8192\n");
+        write("memory/" + cg + "memory.stat", "cache 11\nrss 22 \ninactive_file 1000\npgfault 33\npgmajfault 44\nhierarchical_memory_limit 8192\n");
+        CgroupStats s = CgroupStatsReader.detect(root).read("/pod/c");
+        assertEquals(7, s.cpuUsageNanos());
+        assertEquals(2000, s.workingSetBytes());
+        assertEquals(22, s.rssBytes());
+        assertEquals(11, s.cacheBytes());
+        assertEquals(33, s.pageFaults());
+        assertEquals(44, s.majorPageFaults());
+        assertEquals(0, s.oomKills(), "no memory.oom_control: 0");
+
+        write("memory/" + cg + "memory.usage_in_bytes", "12a\n");
+        var e = assertThrows(java.io.IOException.class, () -> CgroupStatsReader.detect(root).read("/pod/c"));
+        assertTrue(e.getMessage().endsWith("memory.usage_in_bytes: not a number: '12a'"), e.getMessage());
+    }
+
+    @Test
     void v2ReadsTheUnifiedFiles() throws Exception {
         write("cgroup.controllers", "cpu memory pids\n");
         String cg = "kubepods/pod1/c1/";

@@ -26,6 +26,15 @@ class NetDevTest {
     }
 
     @Test
+    void linesWithoutSixteenCountersAreSkipped() {
+        var ifs = NetDev.parse("""
+                short: 1 2 3
+                word: 1 2 3 4 5 6 7 8 x 10 11 12 13 14 15 16
+                last:1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16""");
+        assertEquals(java.util.List.of(new NetDev.Interface("last", 1, 2, 3, 4, 9, 10, 11, 12)), ifs);
+    }
+
+    @Test
     void diskUsageCountsBytesAndInodesOnceEach() throws Exception {
         Path upper = dir.resolve("upper");
         Files.createDirectories(upper.resolve("etc"));
