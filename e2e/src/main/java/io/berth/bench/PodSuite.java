@@ -55,53 +55,88 @@ final class PodSuite implements Suite {
         try (var registry = TestRegistry.start(scratch.resolve("registry"));
                 var agent = AgentProcess.start(scratch.resolve("agent"), "--config", config.toString(), "--log-level", "info");
                 var cri = agent.client()) {
-            Bench.warmClient(cri);
-            String image = registry.push(TestImages.busybox(scratch.resolve("layout")), "busybox:bench");
-            cri.images().pullImage(PullImageRequest.newBuilder().setImage(ImageSpec.newBuilder().setImage(image)).build());
             var pods = new ArrayList<String>();
-            var containers = new ArrayList<String>();
-            // Back to back, as a node starting many pods at once: idle shims (the agent's warm
-            // pool, shim_pool) are used up at once and each create then waits for a JVM start.
-            var burst = new double[4][PODS];
-            for (int i = 0; i < PODS; i++) {
-                runPod(cri, image, tag, "bench-" + i, burst, i, pods, containers);
+            try {
+                measure(cri, registry, scratch, tag, agent, pods, figures);
+            } catch (Exception | Error e) {
+                try {
+                    removePods(cri, pods);
+                } catch (RuntimeException cleanup) {
+                    e.addSuppressed(cleanup);
+                }
+                throw e;
             }
-            figures.samples(BURST, "ms", burst[0],
-                    "back to back; target <= 80 ms median (containerd+runc: 159 ms)");
-            figures.samples("  of which RunPodSandbox", "ms", burst[1], "containerd: 80 ms");
-            figures.samples("  of which CreateContainer", "ms", burst[2], "containerd: 14 ms");
-            figures.samples("  of which StartContainer", "ms", burst[3], "containerd: 66 ms");
-            // One pod every PACE: the pool has refilled before each, as for pods arriving over time.
-            var paced = new double[4][PACED];
-            for (int i = 0; i < PACED; i++) {
-                Thread.sleep(PACE_MS);
-                runPod(cri, image, tag, "paced-" + i, paced, i, pods, containers);
-            }
-            figures.samples(PACED_ROW, "ms", paced[0],
-                    "one pod per " + PACE_MS + " ms; target <= 80 ms median");
-            figures.samples("  of which RunPodSandbox", "ms", paced[1], "");
-            figures.samples("  of which CreateContainer", "ms", paced[2], "");
-            figures.samples("  of which StartContainer", "ms", paced[3], "");
-
-            Thread.sleep(3000);
-            List<String> running = containers.subList(0, PODS);
-            figures.value("shim PSS each, " + PODS + " running, 3 s after the last start", "MiB",
-                    shimPss(agent, running), "before KSM has merged much");
-            if (SamepageMerging.awaitSettled(figures)) {
-                figures.value("shim PSS each, " + PODS + " running, shared (KSM)", "MiB", shimPss(agent, running),
-                        "target <= 8 MB (containerd shim: 3.2 MB)");
-            }
-
-            figures.samples(EXEC, "ms", execSyncs(cri, containers), "");
-            figures.samples(STOP, "ms", stops(cri, containers), "target <= 20 ms (containerd: 60 ms)");
-            for (String pod : pods) {
-                cri.runtime().removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(pod).build());
-            }
+            removePods(cri, pods);
         } finally {
             new ProcessBuilder("ip", "link", "del", "bb" + tag).start().waitFor();
             new ProcessBuilder("nft", "delete", "table", "inet", "berth_b" + tag).start().waitFor();
             Bench.removeCgroupParent("/berth-bench-" + tag);
         }
+    }
+
+    private void measure(CriClient cri, TestRegistry registry, Path scratch, String tag, AgentProcess agent,
+            List<String> pods, Figures figures) throws Exception {
+        Bench.warmClient(cri);
+        String image = registry.push(TestImages.busybox(scratch.resolve("layout")), "busybox:bench");
+        cri.images().pullImage(PullImageRequest.newBuilder().setImage(ImageSpec.newBuilder().setImage(image)).build());
+        var containers = new ArrayList<String>();
+        // Back to back, as a node starting many pods at once: idle shims (the agent's warm
+        // pool, shim_pool) are used up at once and each create then waits for a JVM start.
+        var burst = new double[4][PODS];
+        for (int i = 0; i < PODS; i++) {
+            runPod(cri, image, tag, "bench-" + i, burst, i, pods, containers);
+        }
+        figures.samples(BURST, "ms", burst[0],
+                "back to back; target <= 80 ms median (containerd+runc: 159 ms)");
+        figures.samples("  of which RunPodSandbox", "ms", burst[1], "containerd: 80 ms");
+        figures.samples("  of which CreateContainer", "ms", burst[2], "containerd: 14 ms");
+        figures.samples("  of which StartContainer", "ms", burst[3], "containerd: 66 ms");
+        // One pod every PACE: the pool has refilled before each, as for pods arriving over time.
+        var paced = new double[4][PACED];
+        for (int i = 0; i < PACED; i++) {
+            Thread.sleep(PACE_MS);
+            runPod(cri, image, tag, "paced-" + i, paced, i, pods, containers);
+        }
+        figures.samples(PACED_ROW, "ms", paced[0],
+                "one pod per " + PACE_MS + " ms; target <= 80 ms median");
+        figures.samples("  of which RunPodSandbox", "ms", paced[1], "");
+        figures.samples("  of which CreateContainer", "ms", paced[2], "");
+        figures.samples("  of which StartContainer", "ms", paced[3], "");
+
+        Thread.sleep(3000);
+        List<String> running = containers.subList(0, PODS);
+        figures.value("shim PSS each, " + PODS + " running, 3 s after the last start", "MiB",
+                shimPss(agent, running), "before KSM has merged much");
+        if (SamepageMerging.awaitSettled(figures)) {
+            figures.value("shim PSS each, " + PODS + " running, shared (KSM)", "MiB", shimPss(agent, running),
+                    "target <= 8 MB (containerd shim: 3.2 MB)");
+        }
+
+        figures.samples(EXEC, "ms", execSyncs(cri, containers), "");
+        figures.samples(STOP, "ms", stops(cri, containers), "target <= 20 ms (containerd: 60 ms)");
+    }
+
+    /**
+     * Removes every pod the suite made, also when a measurement failed half-way: the pods' shims
+     * outlive the agent by design, so a pod not removed through it keeps running after the bench.
+     * Each removal is tried three times (kubelet retries too); the failures are reported together.
+     */
+    static void removePods(CriClient cri, List<String> pods) {
+        var failed = new ArrayList<String>();
+        for (String pod : pods) {
+            for (int attempt = 1; ; attempt++) {
+                try {
+                    cri.runtime().removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(pod).build());
+                    break;
+                } catch (RuntimeException e) {
+                    if (attempt == 3) {
+                        failed.add(pod + ": " + e.getMessage());
+                        break;
+                    }
+                }
+            }
+        }
+        if (!failed.isEmpty()) throw new IllegalStateException("pods not removed: " + failed);
     }
 
     /** 50 ExecSync {@code true}, round the first {@value #PODS} containers; ms each. */

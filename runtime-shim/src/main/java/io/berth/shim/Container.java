@@ -391,7 +391,13 @@ final class Container {
     void kill(int signal, boolean all) throws IOException {
         if (status == State.Status.EXITED) return;
         if (all) {
-            cgroup.signalAll(signal);
+            try {
+                cgroup.signalAll(signal);
+            } catch (IOException e) {
+                // The container exited meanwhile and its cgroup is being removed: nothing to signal.
+                if (exited.isDone()) return;
+                throw e;
+            }
         }
         Syscalls.kill(pid, signal);
     }

@@ -58,6 +58,10 @@ final class CgroupFiles {
             }
         } catch (NoSuchFileException e) {
             // removed concurrently or not a cgroup dir
+        } catch (IOException e) {
+            // A cgroup removed while its file is read fails the read with ENODEV ("No such
+            // device"): it lists no process any more. Anything else, with the cgroup still there, is an error.
+            if (Files.isDirectory(dir)) throw e;
         }
         return out;
     }
@@ -74,6 +78,8 @@ final class CgroupFiles {
             }
         } catch (java.io.UncheckedIOException e) {
             if (!(e.getCause() instanceof NoSuchFileException)) throw e.getCause();
+        } catch (NoSuchFileException e) {
+            // removed between the check and the walk
         }
         return out;
     }
