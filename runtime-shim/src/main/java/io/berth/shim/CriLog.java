@@ -108,11 +108,6 @@ public final class CriLog implements AutoCloseable {
         out.write(r, 0, n);
     }
 
-    /** Go's time.RFC3339Nano: fractional seconds without trailing zeros, omitted when zero. */
-    static String timestamp(Instant t) {
-        return Rfc3339.format(t);
-    }
-
     @Override
     public synchronized void close() throws IOException {
         if (out != null) {

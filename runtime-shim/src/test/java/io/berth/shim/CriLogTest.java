@@ -68,7 +68,7 @@ class CriLogTest {
 
     @Test
     void timestampsTrimTrailingZerosLikeGo() {
-        assertEquals("2024-01-02T03:04:05Z", CriLog.timestamp(Instant.parse("2024-01-02T03:04:05Z")));
-        assertEquals("2024-01-02T03:04:05.000000001Z", CriLog.timestamp(Instant.parse("2024-01-02T03:04:05.000000001Z")));
+        assertEquals("2024-01-02T03:04:05Z", Rfc3339.format(Instant.parse("2024-01-02T03:04:05Z")));
+        assertEquals("2024-01-02T03:04:05.000000001Z", Rfc3339.format(Instant.parse("2024-01-02T03:04:05.000000001Z")));
     }
 }
