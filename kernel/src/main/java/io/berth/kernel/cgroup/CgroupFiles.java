@@ -3,6 +3,7 @@ package io.berth.kernel.cgroup;
 import io.berth.kernel.Syscalls;
 import java.io.IOException;
 import java.nio.file.FileSystemException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -35,18 +36,20 @@ final class CgroupFiles {
         return e.getClass().getSimpleName() + (e.getMessage() == null ? "" : " " + e.getMessage());
     }
 
-    /** A {@code key value} line of a flat-keyed file (memory.events, memory.oom_control), 0 if absent. */
+    /**
+     * A {@code key value} line of a flat-keyed file (memory.events, memory.oom_control), 0 if the
+     * file or the line is absent; read as the stats reader reads these files ({@link CgroupStatsReader.SmallFile}).
+     */
     static long keyed(Path file, String key) throws IOException {
-        if (!Files.exists(file)) {
+        var f = new CgroupStatsReader.SmallFile();
+        if (!f.read(file)) {
             return 0;
         }
-        for (String line : Files.readAllLines(file)) {
-            String[] kv = line.trim().split("\\s+");
-            if (kv.length == 2 && kv[0].equals(key)) {
-                return Long.parseLong(kv[1]);
-            }
+        long v = f.values(new byte[][] {key.getBytes(StandardCharsets.US_ASCII)})[0];
+        if (v == CgroupStatsReader.SmallFile.GARBLED) {
+            throw new IOException(file + ": the value of " + key + " is not a number");
         }
-        return 0;
+        return Math.max(v, 0);
     }
 
     /** The pids in cgroup {@code dir} itself (its cgroup.procs; not its sub-cgroups'); none if it is gone. */

@@ -235,13 +235,19 @@ public final class CgroupStatsReader {
             return to - from == 3 && buf[0] == 'm' && buf[1] == 'a' && buf[2] == 'x';
         }
 
+        /** In {@link #values}: the file has no line for the key. */
+        static final long ABSENT = -1;
+        /** In {@link #values}: the key's line holds no single decimal number. */
+        static final long GARBLED = -2;
+
         /**
          * The values of "key value" lines (memory.stat, cpu.stat, memory.events, memory.oom_control,
-         * cpuacct.stat) of the file read last, in the order of {@code keys}; -1 for a key it lacks.
+         * cpuacct.stat) of the file read last, in the order of {@code keys}; {@link #ABSENT} or
+         * {@link #GARBLED} (both negative) where there is none.
          */
         long[] values(byte[][] keys) {
             long[] out = new long[keys.length];
-            Arrays.fill(out, -1);
+            Arrays.fill(out, ABSENT);
             int at = 0;
             while (at < len) {
                 int end = at;
@@ -251,8 +257,9 @@ public final class CgroupStatsReader {
                 int valueEnd = end;
                 while (valueEnd > space + 1 && buf[valueEnd - 1] <= ' ') valueEnd--;
                 for (int k = 0; k < keys.length; k++) {
-                    if (out[k] < 0 && space - at == keys[k].length && Arrays.equals(buf, at, space, keys[k], 0, space - at)) {
-                        out[k] = digits(space + 1, valueEnd);
+                    if (out[k] == ABSENT && space - at == keys[k].length && Arrays.equals(buf, at, space, keys[k], 0, space - at)) {
+                        long v = digits(space + 1, valueEnd);
+                        out[k] = v < 0 ? GARBLED : v;
                         break;
                     }
                 }

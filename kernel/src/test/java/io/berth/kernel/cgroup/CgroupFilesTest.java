@@ -121,4 +121,16 @@ class CgroupFilesTest {
         assertEquals("/kubepods/c1", Cgroups.join("kubepods", "c1"));
         assertThrows(IllegalArgumentException.class, () -> Cgroups.validate("/a/../../etc"));
     }
+
+    @Test
+    void aFlatKeyedValueIsReadAndAMissingFileOrLineIsZeroButAGarbledValueIsAnError() throws Exception {
+        Path events = root.resolve("memory.events");
+        assertEquals(0, CgroupFiles.keyed(events, "oom_kill"), "no file");
+        Files.writeString(events, "low 0\nhigh 0\nmax 3\noom 1\noom_kill 2\n");
+        assertEquals(2, CgroupFiles.keyed(events, "oom_kill"));
+        assertEquals(0, CgroupFiles.keyed(events, "oom_group_kill"), "no such line");
+        Files.writeString(events, "oom_kill two\n");
+        var e = assertThrows(java.io.IOException.class, () -> CgroupFiles.keyed(events, "oom_kill"));
+        assertTrue(e.getMessage().endsWith("the value of oom_kill is not a number"), e.getMessage());
+    }
 }
