@@ -15,6 +15,9 @@ import io.berth.cri.v1.RemoveImageRequest;
 import io.berth.cri.v1.RuntimeServiceGrpc;
 import io.berth.cri.v1.StatusRequest;
 import io.berth.cri.v1.VersionRequest;
+import io.berth.kernel.cgroup.Cgroups;
+import io.berth.net.netlink.LinkDel;
+import io.berth.net.netlink.NetlinkClient;
 import io.grpc.netty.NettyChannelBuilder;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.EpollDomainSocketChannel;
@@ -26,6 +29,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
@@ -34,8 +38,9 @@ import java.util.logging.Level;
  * The training run for the agent's AOT cache (JEP 483/514), run by the build with
  * {@code -XX:AOTCacheOutput}: it starts an agent in a scratch directory, serves a few CRI calls and
  * a metrics scrape, waits for the agent's pull warm-up, pulls and removes an image of its own
- * registry {@value #TRAINING_PULLS} times, and stops, so the classes of start-up, of a first call
- * and of the pull path are in the cache, with the pull path's method profiles.
+ * registry {@value #TRAINING_PULLS} times, runs, inspects and removes waves of real pods
+ * ({@link PodTraining}; as root, with busybox-static), and stops, so the classes of start-up, of a
+ * first call, of the pull path and of the pod path are in the cache, with their method profiles.
  * With the cache the agent is ready in about a third of the time (see the bench harness).
  */
 public final class AotTraining {
@@ -61,12 +66,19 @@ public final class AotTraining {
     private static void train() throws Exception {
         Logging.configure(Level.WARNING);
         Path dir = Files.createTempDirectory("berth-aot-");
-        var registry = TrainingRegistry.start(10 << 20);
+        String noPods = PodTraining.missing();
+        var registry = TrainingRegistry.start(10 << 20, noPods == null ? PodTraining.BUSYBOX : null);
         String host = registry.reference().substring(0, registry.reference().indexOf('/'));
+        long pid = ProcessHandle.current().pid();
+        String bridge = "baot" + pid;
+        String cgroupParent = "/berth-aot-agent-" + pid;
         // A build leaves the node's settings as they were: no KSM switched on. The training registry
-        // speaks plain HTTP only (it would not answer the HTTPS probe of an unconfigured one).
+        // speaks plain HTTP only (it would not answer the HTTPS probe of an unconfigured one). The
+        // training's pods get a bridge, CIDR and firewall table of their own, removed afterwards.
         Path file = Files.writeString(dir.resolve("config.toml"), "shim_memory_sharing = false\n"
-                + "[images.registries.\"" + host + "\"]\ninsecure = true\n");
+                + "[images.registries.\"" + host + "\"]\ninsecure = true\n"
+                + "[network]\nbridge = \"" + bridge + "\"\npod_cidrs = [\"10.216.0.0/24\"]\nfirewall_table = \"berth_aot_"
+                + pid + "\"\n");
         AgentConfig config = ConfigLoader.load(ConfigLoader.parse(List.of("--config", file.toString(),
                 "--socket", dir.resolve("berth.sock").toString(), "--state-dir", dir.resolve("state").toString(),
                 "--run-dir", dir.resolve("run").toString(), "--http-port", "0")));
@@ -82,7 +94,7 @@ public final class AotTraining {
                 cri.status(StatusRequest.newBuilder().setVerbose(true).build());
             }
             // The pull path's classes too: the agent's own warm-up (a registry exchange, two unpacks).
-            agent.awaitWarmUp(java.time.Duration.ofSeconds(60));
+            agent.awaitWarmUp(Duration.ofSeconds(60));
             // Then many real pulls of a ~5 MB image from a loopback registry of its own: the cache
             // keeps the method profiles of what ran (JEP 515), and a node's agent starts with the
             // profiles of a pull path that has run 40 times, not twice (see TrainingRegistry).
@@ -93,6 +105,12 @@ public final class AotTraining {
                 images.pullImage(PullImageRequest.newBuilder().setImage(image).build()); // present: a HEAD
                 images.imageStatus(ImageStatusRequest.newBuilder().setImage(image).build());
                 images.removeImage(RemoveImageRequest.newBuilder().setImage(image).build());
+            }
+            if (noPods == null) {
+                new PodTraining(cri, images, dir, cgroupParent).run(registry);
+            } else {
+                System.out.println("NOTICE: the agent's AOT training runs no pods (" + noPods
+                        + "): a fresh agent's first pods will run slower");
             }
             // And the calls a node's kubelet makes all the time, as often as it makes them in its
             // first minutes (PLEG relists every second; PullImage of a present image by digest).
@@ -114,6 +132,12 @@ public final class AotTraining {
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
             agent.stop();
             registry.close();
+            if (noPods == null) { // what the agent leaves for pods that outlive it (there are none)
+                try (var netlink = NetlinkClient.open()) {
+                    netlink.execute(new LinkDel(bridge));
+                }
+                Cgroups.host().open(cgroupParent).remove(Duration.ofSeconds(10));
+            }
             io.berth.agent.util.FileTrees.delete(dir);
         }
     }

@@ -8,90 +8,142 @@ import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
 /**
- * A registry of one image for the agent's AOT training run (the build, not a node): the
- * distribution API's reads only ({@code /v2/}, a manifest by tag or digest, GET and HEAD, blobs),
- * on 127.0.0.1, serving a synthetic single-layer image made in memory ({@link WarmUpLayer}). The
- * training pulls it again and again through the agent's socket, so that the method profiles the
- * AOT cache keeps (JEP 515) are those of many pulls: measured, a fresh agent's JIT then settles
- * after about 20 cold pulls instead of about 150.
+ * A registry for the agent's AOT training run (the build, not a node): the distribution API's
+ * reads only ({@code /v2/}, a manifest by tag or digest, GET and HEAD, blobs), on 127.0.0.1,
+ * serving images made in memory ({@link WarmUpLayer}): a synthetic single-layer one, which the
+ * training pulls again and again through the agent's socket, so that the method profiles the AOT
+ * cache keeps (JEP 515) are those of many pulls (measured: a fresh agent's JIT then settles after
+ * about 20 cold pulls instead of about 150); and, given a static busybox, a runnable one for the
+ * training's pods.
  */
 public final class TrainingRegistry implements AutoCloseable {
-    /** The repository and tag it serves: {@code 127.0.0.1:PORT/training/image:1}. */
+    /** The synthetic image's repository; its tag is {@value #TAG}. */
     public static final String REPOSITORY = "training/image";
+    /** The busybox image's repository. */
+    public static final String BUSYBOX = "training/busybox";
+    /** The busybox image's applets (a symlink each to /bin/busybox). */
+    public static final List<String> APPLETS = List.of("sh", "true", "sleep", "cat", "echo", "ls", "ps", "hostname");
+    private static final String TAG = "1";
     private static final String MANIFEST_TYPE = "application/vnd.oci.image.manifest.v1+json";
+
+    private record Image(byte[] manifest, String digest) {
+    }
 
     private final HttpServer server;
     private final ExecutorService threads;
     private final Map<String, byte[]> blobs;
-    private final byte[] manifest;
-    private final String manifestDigest;
+    private final Map<String, Image> images;
 
-    private TrainingRegistry(HttpServer server, ExecutorService threads, Map<String, byte[]> blobs, byte[] manifest,
-            String manifestDigest) {
+    private TrainingRegistry(HttpServer server, ExecutorService threads, Map<String, byte[]> blobs, Map<String, Image> images) {
         this.server = server;
         this.threads = threads;
         this.blobs = blobs;
-        this.manifest = manifest;
-        this.manifestDigest = manifestDigest;
+        this.images = images;
     }
 
     /** Serves an image whose one layer is {@code layerBytes} of tar (gzip'd) on a free loopback port. */
     public static TrainingRegistry start(int layerBytes) throws IOException {
+        return start(layerBytes, null);
+    }
+
+    /** As {@link #start(int)}, and when {@code busybox} is not null, {@value #BUSYBOX} with it at /bin/busybox. */
+    public static TrainingRegistry start(int layerBytes, Path busybox) throws IOException {
+        var blobs = new HashMap<String, byte[]>();
+        var images = new HashMap<String, Image>();
         var tarDigest = Digest.messageDigest("sha256");
-        byte[] layer = WarmUpLayer.gzip(layerBytes, tarDigest);
-        Digest diffId = Digest.of("sha256", tarDigest);
-        Platform host = Platform.host();
-        byte[] config = ("{\"architecture\":\"" + host.architecture() + "\",\"os\":\"" + host.os()
-                + "\",\"config\":{\"Cmd\":[\"/bin/sh\"]},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\""
-                + diffId + "\"]}}").getBytes(StandardCharsets.UTF_8);
-        String configDigest = Digest.sha256(config).toString();
-        String layerDigest = Digest.sha256(layer).toString();
-        byte[] manifest = ("{\"schemaVersion\":2,\"mediaType\":\"" + MANIFEST_TYPE + "\",\"config\":{\"mediaType\":"
-                + "\"application/vnd.oci.image.config.v1+json\",\"digest\":\"" + configDigest + "\",\"size\":"
-                + config.length + "},\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\","
-                + "\"digest\":\"" + layerDigest + "\",\"size\":" + layer.length + "}]}")
-                .getBytes(StandardCharsets.UTF_8);
+        images.put(REPOSITORY, image(blobs, WarmUpLayer.gzip(layerBytes, tarDigest), Digest.of("sha256", tarDigest),
+                "\"Cmd\":[\"/bin/sh\"]"));
+        if (busybox != null) {
+            tarDigest = Digest.messageDigest("sha256");
+            byte[] layer = WarmUpLayer.busybox(busybox, APPLETS, tarDigest);
+            images.put(BUSYBOX, image(blobs, layer, Digest.of("sha256", tarDigest),
+                    "\"Env\":[\"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\"],\"Cmd\":[\"sh\"]"));
+        }
         var server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 16);
         var threads = Executors.newFixedThreadPool(4);
         server.setExecutor(threads);
-        var registry = new TrainingRegistry(server, threads, Map.of(configDigest, config, layerDigest, layer), manifest,
-                Digest.sha256(manifest).toString());
+        var registry = new TrainingRegistry(server, threads, Map.copyOf(blobs), Map.copyOf(images));
         server.createContext("/v2/", registry::handle);
         server.start();
         return registry;
     }
 
-    /** The image's reference by tag. */
-    public String reference() {
-        return "127.0.0.1:" + server.getAddress().getPort() + "/" + REPOSITORY + ":1";
+    /** A single-layer image of {@code layer} (with its tar's {@code diffId}), its config's {@code config} members; its blobs into {@code blobs}. */
+    private static Image image(Map<String, byte[]> blobs, byte[] layer, Digest diffId, String config) {
+        Platform host = Platform.host();
+        byte[] configJson = ("{\"architecture\":\"" + host.architecture() + "\",\"os\":\"" + host.os()
+                + "\",\"config\":{" + config + "},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\""
+                + diffId + "\"]}}").getBytes(StandardCharsets.UTF_8);
+        String configDigest = Digest.sha256(configJson).toString();
+        String layerDigest = Digest.sha256(layer).toString();
+        blobs.put(configDigest, configJson);
+        blobs.put(layerDigest, layer);
+        byte[] manifest = ("{\"schemaVersion\":2,\"mediaType\":\"" + MANIFEST_TYPE + "\",\"config\":{\"mediaType\":"
+                + "\"application/vnd.oci.image.config.v1+json\",\"digest\":\"" + configDigest + "\",\"size\":"
+                + configJson.length + "},\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\","
+                + "\"digest\":\"" + layerDigest + "\",\"size\":" + layer.length + "}]}")
+                .getBytes(StandardCharsets.UTF_8);
+        return new Image(manifest, Digest.sha256(manifest).toString());
     }
 
-    /** The image's reference by its manifest's digest. */
+    /** The synthetic image's reference by tag. */
+    public String reference() {
+        return reference(REPOSITORY);
+    }
+
+    /** The synthetic image's reference by its manifest's digest. */
     public String referenceByDigest() {
-        return "127.0.0.1:" + server.getAddress().getPort() + "/" + REPOSITORY + "@" + manifestDigest;
+        return host() + "/" + REPOSITORY + "@" + images.get(REPOSITORY).digest();
+    }
+
+    /** The busybox image's reference by tag; it is served only if {@link #start(int, Path)} was given a busybox. */
+    public String busyboxReference() {
+        if (!images.containsKey(BUSYBOX)) {
+            throw new IllegalStateException("this training registry serves no busybox image");
+        }
+        return reference(BUSYBOX);
+    }
+
+    private String reference(String repository) {
+        return host() + "/" + repository + ":" + TAG;
+    }
+
+    private String host() {
+        return "127.0.0.1:" + server.getAddress().getPort();
     }
 
     private void handle(HttpExchange x) throws IOException {
         try (x) {
             String path = x.getRequestURI().getPath();
-            String manifests = "/v2/" + REPOSITORY + "/manifests/";
-            String blobPrefix = "/v2/" + REPOSITORY + "/blobs/";
             if (path.equals("/v2/")) {
                 reply(x, 200, "application/json", "{}".getBytes(StandardCharsets.UTF_8), null);
-            } else if (path.startsWith(manifests) && (path.endsWith("/1") || path.endsWith("/" + manifestDigest))) {
-                reply(x, 200, MANIFEST_TYPE, manifest, manifestDigest);
-            } else if (path.startsWith(blobPrefix) && blobs.containsKey(path.substring(blobPrefix.length()))) {
-                String digest = path.substring(blobPrefix.length());
-                reply(x, 200, "application/octet-stream", blobs.get(digest), digest);
-            } else {
-                reply(x, 404, "application/json", "{\"errors\":[{\"code\":\"NAME_UNKNOWN\"}]}"
-                        .getBytes(StandardCharsets.UTF_8), null);
+                return;
             }
+            for (var e : images.entrySet()) {
+                String prefix = "/v2/" + e.getKey() + "/";
+                if (!path.startsWith(prefix)) continue;
+                String rest = path.substring(prefix.length());
+                Image image = e.getValue();
+                if (rest.equals("manifests/" + TAG) || rest.equals("manifests/" + image.digest())) {
+                    reply(x, 200, MANIFEST_TYPE, image.manifest(), image.digest());
+                    return;
+                }
+                if (rest.startsWith("blobs/") && blobs.containsKey(rest.substring("blobs/".length()))) {
+                    String digest = rest.substring("blobs/".length());
+                    reply(x, 200, "application/octet-stream", blobs.get(digest), digest);
+                    return;
+                }
+            }
+            reply(x, 404, "application/json", "{\"errors\":[{\"code\":\"NAME_UNKNOWN\"}]}"
+                    .getBytes(StandardCharsets.UTF_8), null);
         }
     }
 
