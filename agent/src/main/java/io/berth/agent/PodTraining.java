@@ -54,7 +54,8 @@ import java.util.List;
  * <p>The pods are real: busybox containers (Debian's busybox-static, served by the training
  * registry), on a bridge, a CIDR, a firewall table and a cgroup parent of the training's own, all
  * removed afterwards ({@link AotTraining}). Making them needs root, busybox-static and a pod
- * network that is ready; without them this part is skipped with a notice.
+ * network that is ready; without them, or built with {@code -Dberth.aot.pods=false} (a build as
+ * root on a node that should not see a bridge come and go), this part is skipped with a notice.
  */
 final class PodTraining {
     /** Pods per wave, run back to back as a node starting many pods at once. */
@@ -81,8 +82,9 @@ final class PodTraining {
         this.cgroupParent = cgroupParent;
     }
 
-    /** Why pods cannot be made here (a notice), or null when they can. */
+    /** Why pods cannot or should not be made here (a notice), or null when they can. */
     static String missing() throws IOException {
+        if (!Boolean.parseBoolean(System.getProperty("berth.aot.pods", "true"))) return "built with -Dberth.aot.pods=false";
         int uid = (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
         if (uid != 0) return "the build is not root, and making a container needs root";
         if (!Files.isRegularFile(BUSYBOX)) return BUSYBOX + " is missing (Debian's busybox-static)";
