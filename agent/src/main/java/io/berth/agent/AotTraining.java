@@ -77,8 +77,8 @@ public final class AotTraining {
         // training's pods get a bridge, CIDR and firewall table of their own, removed afterwards.
         Path file = Files.writeString(dir.resolve("config.toml"), "shim_memory_sharing = false\n"
                 + "[images.registries.\"" + host + "\"]\ninsecure = true\n"
-                + "[network]\nbridge = \"" + bridge + "\"\npod_cidrs = [\"10.216.0.0/24\"]\nfirewall_table = \"berth_aot_"
-                + pid + "\"\n");
+                + (noPods != null ? "" : "[network]\nbridge = \"" + bridge + "\"\npod_cidrs = [\"10.216.0.0/24\"]\n"
+                        + "firewall_table = \"berth_aot_" + pid + "\"\n"));
         AgentConfig config = ConfigLoader.load(ConfigLoader.parse(List.of("--config", file.toString(),
                 "--socket", dir.resolve("berth.sock").toString(), "--state-dir", dir.resolve("state").toString(),
                 "--run-dir", dir.resolve("run").toString(), "--http-port", "0")));

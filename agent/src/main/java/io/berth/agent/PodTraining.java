@@ -110,7 +110,7 @@ final class PodTraining {
                 for (int i = 0; i < WAVE; i++) {
                     String name = "train-" + w + "-" + i;
                     PodSandboxConfig pod = pod(name);
-                    String id = cri.runPodSandbox(RunPodSandboxRequest.newBuilder().setConfig(pod).setRuntimeHandler("").build())
+                    String id = cri.runPodSandbox(RunPodSandboxRequest.newBuilder().setConfig(pod).build())
                             .getPodSandboxId();
                     pods.add(id);
                     cri.podSandboxStatus(PodSandboxStatusRequest.newBuilder().setPodSandboxId(id).setVerbose(true).build());
