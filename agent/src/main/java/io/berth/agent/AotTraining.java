@@ -68,7 +68,6 @@ public final class AotTraining {
         Path dir = Files.createTempDirectory("berth-aot-");
         String noPods = PodTraining.missing();
         var registry = TrainingRegistry.start(10 << 20, noPods == null ? PodTraining.BUSYBOX : null);
-        String host = registry.reference().substring(0, registry.reference().indexOf('/'));
         long pid = ProcessHandle.current().pid();
         String bridge = "baot" + pid;
         String cgroupParent = "/berth-aot-agent-" + pid;
@@ -76,7 +75,7 @@ public final class AotTraining {
         // speaks plain HTTP only (it would not answer the HTTPS probe of an unconfigured one). The
         // training's pods get a bridge, CIDR and firewall table of their own, removed afterwards.
         Path file = Files.writeString(dir.resolve("config.toml"), "shim_memory_sharing = false\n"
-                + "[images.registries.\"" + host + "\"]\ninsecure = true\n"
+                + "[images.registries.\"" + registry.host() + "\"]\ninsecure = true\n"
                 + (noPods != null ? "" : "[network]\nbridge = \"" + bridge + "\"\npod_cidrs = [\"10.216.0.0/24\"]\n"
                         + "firewall_table = \"berth_aot_" + pid + "\"\n"));
         AgentConfig config = ConfigLoader.load(ConfigLoader.parse(List.of("--config", file.toString(),

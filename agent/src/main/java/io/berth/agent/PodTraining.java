@@ -69,6 +69,10 @@ final class PodTraining {
     private static final List<String> READONLY = List.of("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
             "/proc/sysrq-trigger");
 
+    /** A pod of a wave and its one container. */
+    private record Running(String pod, String container) {
+    }
+
     private final RuntimeServiceGrpc.RuntimeServiceBlockingStub cri;
     private final ImageServiceGrpc.ImageServiceBlockingStub images;
     private final Path scratch;
@@ -106,7 +110,7 @@ final class PodTraining {
         var pods = new ArrayList<String>();
         try {
             for (int w = 0; w < WAVES; w++) {
-                var containers = new ArrayList<String>();
+                var wave = new ArrayList<Running>();
                 for (int i = 0; i < WAVE; i++) {
                     String name = "train-" + w + "-" + i;
                     PodSandboxConfig pod = pod(name);
@@ -118,33 +122,33 @@ final class PodTraining {
                             .setConfig(container(name, imageRef, user)).build()).getContainerId();
                     cri.startContainer(StartContainerRequest.newBuilder().setContainerId(c).build());
                     cri.containerStatus(ContainerStatusRequest.newBuilder().setContainerId(c).build());
-                    containers.add(c);
+                    wave.add(new Running(id, c));
                 }
                 // What kubelet does while they run: relists, status and stats, probes by exec.
                 cri.listPodSandbox(ListPodSandboxRequest.getDefaultInstance());
                 cri.listContainers(ListContainersRequest.getDefaultInstance());
                 cri.listContainerStats(ListContainerStatsRequest.getDefaultInstance());
-                for (String c : containers) {
+                for (Running r : wave) {
                     cri.listContainers(ListContainersRequest.newBuilder()
-                            .setFilter(ContainerFilter.newBuilder().setId(c)).build());
-                    cri.containerStats(ContainerStatsRequest.newBuilder().setContainerId(c).build());
-                    var r = cri.execSync(ExecSyncRequest.newBuilder().setContainerId(c).addCmd("cat").addCmd("/etc/hostname")
-                            .setTimeout(10).build());
-                    if (r.getExitCode() != 0) {
-                        throw new IOException("ExecSync in training container " + c + " exited " + r.getExitCode() + ": "
-                                + r.getStderr().toStringUtf8());
+                            .setFilter(ContainerFilter.newBuilder().setId(r.container())).build());
+                    cri.containerStats(ContainerStatsRequest.newBuilder().setContainerId(r.container()).build());
+                    var exec = cri.execSync(ExecSyncRequest.newBuilder().setContainerId(r.container()).addCmd("cat")
+                            .addCmd("/etc/hostname").setTimeout(10).build());
+                    if (exec.getExitCode() != 0) {
+                        throw new IOException("ExecSync in training container " + r.container() + " exited "
+                                + exec.getExitCode() + ": " + exec.getStderr().toStringUtf8());
                     }
-                    cri.containerStatus(ContainerStatusRequest.newBuilder().setContainerId(c).setVerbose(true).build());
+                    cri.containerStatus(ContainerStatusRequest.newBuilder().setContainerId(r.container()).setVerbose(true).build());
                 }
                 // Deleted as kubelet deletes a pod: stop the container, the sandbox, then remove both.
-                for (int i = 0; i < containers.size(); i++) {
-                    cri.stopContainer(StopContainerRequest.newBuilder().setContainerId(containers.get(i)).setTimeout(10).build());
-                    cri.containerStatus(ContainerStatusRequest.newBuilder().setContainerId(containers.get(i)).build());
-                    cri.removeContainer(RemoveContainerRequest.newBuilder().setContainerId(containers.get(i)).build());
-                    cri.stopPodSandbox(StopPodSandboxRequest.newBuilder().setPodSandboxId(pods.get(i)).build());
-                    cri.removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(pods.get(i)).build());
+                for (Running r : wave) {
+                    cri.stopContainer(StopContainerRequest.newBuilder().setContainerId(r.container()).setTimeout(10).build());
+                    cri.containerStatus(ContainerStatusRequest.newBuilder().setContainerId(r.container()).build());
+                    cri.removeContainer(RemoveContainerRequest.newBuilder().setContainerId(r.container()).build());
+                    cri.stopPodSandbox(StopPodSandboxRequest.newBuilder().setPodSandboxId(r.pod()).build());
+                    cri.removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(r.pod()).build());
+                    pods.remove(r.pod());
                 }
-                pods.clear();
             }
         } finally {
             for (String id : pods) { // after a failure: remove what is left, keeping the failure

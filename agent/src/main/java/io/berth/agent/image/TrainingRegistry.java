@@ -30,7 +30,7 @@ public final class TrainingRegistry implements AutoCloseable {
     /** The busybox image's repository. */
     public static final String BUSYBOX = "training/busybox";
     /** The busybox image's applets (a symlink each to /bin/busybox). */
-    public static final List<String> APPLETS = List.of("sh", "true", "sleep", "cat", "echo", "ls", "ps", "hostname");
+    private static final List<String> APPLETS = List.of("sh", "true", "sleep", "cat", "echo", "ls", "ps", "hostname");
     private static final String TAG = "1";
     private static final String MANIFEST_TYPE = "application/vnd.oci.image.manifest.v1+json";
 
@@ -116,7 +116,8 @@ public final class TrainingRegistry implements AutoCloseable {
         return host() + "/" + repository + ":" + TAG;
     }
 
-    private String host() {
+    /** Where it serves: {@code 127.0.0.1:PORT}. */
+    public String host() {
         return "127.0.0.1:" + server.getAddress().getPort();
     }
 

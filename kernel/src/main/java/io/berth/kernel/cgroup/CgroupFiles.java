@@ -2,8 +2,8 @@ package io.berth.kernel.cgroup;
 
 import io.berth.kernel.Syscalls;
 import java.io.IOException;
-import java.nio.file.FileSystemException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
