@@ -83,14 +83,21 @@ final class PodSuite implements Suite {
         // Back to back, as a node starting many pods at once: idle shims (the agent's warm
         // pool, shim_pool) are used up at once and each create then waits for a JVM start.
         var burst = new double[4][PODS];
+        long agentTicks = Bench.cpuTicks(agent.pid());
+        long jitTicks = Bench.compilerTicks(agent.pid());
         for (int i = 0; i < PODS; i++) {
             runPod(cri, image, tag, "bench-" + i, burst, i, pods, containers);
         }
+        agentTicks = Bench.cpuTicks(agent.pid()) - agentTicks;
+        jitTicks = Bench.compilerTicks(agent.pid()) - jitTicks;
         figures.samples(BURST, "ms", burst[0],
                 "back to back; target <= 80 ms median (containerd+runc: 159 ms)");
         figures.samples("  of which RunPodSandbox", "ms", burst[1], "containerd: 80 ms");
         figures.samples("  of which CreateContainer", "ms", burst[2], "containerd: 14 ms");
         figures.samples("  of which StartContainer", "ms", burst[3], "containerd: 66 ms");
+        // Where a burst's two cores go: the agent's share here, each shim's below.
+        figures.value("agent CPU per pod, back to back", "ms", agentTicks * 1000.0 / Bench.CLK_TCK / PODS,
+                String.format(java.util.Locale.ROOT, "of which its JIT compilers %.1f ms", jitTicks * 1000.0 / Bench.CLK_TCK / PODS));
         // One pod every PACE: the pool has refilled before each, as for pods arriving over time.
         var paced = new double[4][PACED];
         for (int i = 0; i < PACED; i++) {
@@ -105,6 +112,10 @@ final class PodSuite implements Suite {
 
         Thread.sleep(3000);
         List<String> running = containers.subList(0, PODS);
+        long shimTicks = 0;
+        for (long pid : shimPids(agent, running)) shimTicks += Bench.cpuTicks(pid);
+        figures.value("shim CPU each, start to 3 s after the last start", "ms", shimTicks * 1000.0 / Bench.CLK_TCK / PODS,
+                "the " + PODS + " back to back: JVM start, create, start, first seconds");
         figures.value("shim PSS each, " + PODS + " running, 3 s after the last start", "MiB",
                 shimPss(agent, running), "before KSM has merged much");
         if (SamepageMerging.awaitSettled(figures)) {
@@ -164,12 +175,20 @@ final class PodSuite implements Suite {
     /** The mean PSS of the shims of {@code containers}, in MiB. */
     private static double shimPss(AgentProcess agent, List<String> containers) throws Exception {
         double kib = 0;
-        for (String id : containers) {
-            Path pidFile = agent.dir().resolve("run/c").resolve(id.substring(0, 16)).resolve("shim.pid");
-            long pid = Long.parseLong(Files.readString(pidFile).trim().split("\\s+")[0]);
+        for (long pid : shimPids(agent, containers)) {
             kib += AgentSuite.kib(pid, "Pss:", "smaps_rollup");
         }
         return kib / containers.size() / 1024;
+    }
+
+    /** The pids of the shims of {@code containers}, from their bundles' shim.pid. */
+    private static List<Long> shimPids(AgentProcess agent, List<String> containers) throws Exception {
+        var pids = new ArrayList<Long>();
+        for (String id : containers) {
+            Path pidFile = agent.dir().resolve("run/c").resolve(id.substring(0, 16)).resolve("shim.pid");
+            pids.add(Long.parseLong(Files.readString(pidFile).trim().split("\\s+")[0]));
+        }
+        return pids;
     }
 
     /** RunPodSandbox + CreateContainer + StartContainer; ms of the three and of each into {@code t[0..3][i]}. */
