@@ -31,7 +31,8 @@ import java.util.concurrent.TimeUnit;
  */
 final class AgentReporter implements Runnable {
     private static final long RETRY_MS = 1000;
-    private static final long FIRST_SAMPLE_MS = 1000;
+    /** After the hello; see {@link ShimMain#CHORES_DELAY_MS}. */
+    private static final long FIRST_SAMPLE_MS = ShimMain.CHORES_DELAY_MS;
     /** A socket buffer is 200+ KiB and a report under 1 KiB: an agent that reads none for this long is gone. */
     private static final Duration SEND_TIMEOUT = Duration.ofSeconds(5);
 
@@ -124,10 +125,11 @@ final class AgentReporter implements Runnable {
             exitReported.countDown();
             return true;
         }
-        // The first sample a moment later, not with the hello: the hello goes out as the container
-        // is created, and a sample then (cgroup files, /proc, a walk of the writable layer, all
-        // interpreted: 6-25 ms measured) took the CPU from the StartContainer that follows. Until
-        // it comes, the agent reads the cgroup itself when asked.
+        // The first sample later, not with the hello: the hello goes out as the container is
+        // created, and a sample then (cgroup files, /proc, a walk of the writable layer, all
+        // interpreted: 6-25 ms measured) took the CPU from the StartContainer that follows, and
+        // a second later from the next pods of a burst (ShimMain.CHORES_DELAY_MS). Until it
+        // comes, the agent reads the cgroup itself when asked.
         long nextSample = System.nanoTime() + Math.min(intervalMs, FIRST_SAMPLE_MS) * 1_000_000L;
         byte[] drain = new byte[64];
         while (true) {

@@ -51,8 +51,15 @@ public final class ShimMain {
      * to whatever the shim execs, before anything else runs.
      */
     private static boolean shareMemory;
-    /** How long after Start the shim's memory is handed to KSM (see markMemoryMergeable). */
-    private static final long MERGEABLE_DELAY_MS = 1000;
+    /**
+     * How long after its container's create and start a shim leaves its chores: handing its memory
+     * to KSM (markMemoryMergeable) and its first stats sample ({@link AgentReporter}), 10-35 ms of
+     * interpreted CPU together. A second, as they once waited, put the chores of a burst's first
+     * pods on the CPUs the burst's later pods were being created on (20 back to back take 2-2.5 s
+     * on two cores); five seconds puts them after a burst of that size. KSM takes minutes to
+     * merge anyway, and until the first sample the agent reads the cgroup itself when asked.
+     */
+    static final long CHORES_DELAY_MS = 5000;
 
     private final Path bundle;
     private final Container container;
@@ -287,10 +294,9 @@ public final class ShimMain {
 
     private static void markMemoryMergeable() {
         try {
-            // A second later: walking and madvising every mapping, interpreted, took ~10 ms of CPU
-            // right when the agent finishes StartContainer (and a burst's next create needs it).
-            // KSM takes minutes to merge anyway.
-            Thread.sleep(MERGEABLE_DELAY_MS);
+            // Later (CHORES_DELAY_MS): walking and madvising every mapping, interpreted, took ~10 ms
+            // of CPU right when the agent finishes StartContainer (and a burst's next create needs it).
+            Thread.sleep(CHORES_DELAY_MS);
             long bytes = MemorySharing.markMergeable();
             Log.info("memory marked mergeable for KSM: " + (bytes >> 20) + " MiB");
         } catch (RuntimeException e) {

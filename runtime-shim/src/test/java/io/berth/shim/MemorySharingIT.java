@@ -74,7 +74,8 @@ class MemorySharingIT extends ShimContainersTest {
 
     private static void awaitLog(ShimClient c, String text) throws Exception {
         Path log = c.bundle().resolve(ShimClient.LOG);
-        for (int i = 0; i < 500 && !Files.readString(log).contains(text); i++) {
+        // the shim marks its memory ShimMain.CHORES_DELAY_MS after its container starts
+        for (int i = 0; i < 1500 && !Files.readString(log).contains(text); i++) {
             Thread.sleep(10);
         }
         assertTrue(Files.readString(log).contains(text), "shim.log never said '" + text + "':\n" + Files.readString(log));

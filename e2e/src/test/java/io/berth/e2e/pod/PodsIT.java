@@ -225,7 +225,8 @@ class PodsIT {
         }
         Path pidFile = bed.agent().dir().resolve("run/c").resolve(id.substring(0, 16)).resolve("shim.pid");
         long shimPid = Long.parseLong(Files.readString(pidFile).trim().split("\\s+")[0]);
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        // marked 5 s after the start (the shim's CHORES_DELAY_MS)
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
         while (System.nanoTime() < deadline && ProcFs.mergeableMappings(shimPid) == 0) {
             Thread.sleep(20);
         }
