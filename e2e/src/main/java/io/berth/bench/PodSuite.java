@@ -113,8 +113,8 @@ final class PodSuite implements Suite {
         List<String> running = containers.subList(0, PODS);
         long shimTicks = 0;
         for (long pid : shimPids(agent, running)) shimTicks += Bench.cpuTicks(pid);
-        figures.value("shim CPU each, start to 3 s after the last start", "ms", shimTicks * 1000.0 / Bench.CLK_TCK / PODS,
-                "the " + PODS + " back to back: JVM start, create, start, first seconds");
+        figures.value("shim CPU each, settled burst's, start to now", "ms", shimTicks * 1000.0 / Bench.CLK_TCK / PODS,
+                "JVM start, create, start, the chores 5 s later, idle since");
         figures.value("shim PSS each, " + PODS + " running, 3 s after the last start", "MiB",
                 shimPss(agent, running), "before KSM has merged much");
         if (SamepageMerging.awaitSettled(figures)) {
@@ -145,7 +145,7 @@ final class PodSuite implements Suite {
         agentTicks = Bench.cpuTicks(agent.pid()) - agentTicks;
         jitTicks = Bench.compilerTicks(agent.pid()) - jitTicks;
         long[] hostAfter = hostTicks();
-        double cpus = Runtime.getRuntime().availableProcessors() * seconds * Bench.CLK_TCK / 100;
+        double ticksPerPercent = Runtime.getRuntime().availableProcessors() * seconds * Bench.CLK_TCK / 100;
         figures.samples(row, "ms", t[0], note);
         figures.samples("  of which RunPodSandbox", "ms", t[1], "containerd: 80 ms");
         figures.samples("  of which CreateContainer", "ms", t[2], "containerd: 14 ms");
@@ -154,8 +154,8 @@ final class PodSuite implements Suite {
                 String.format(java.util.Locale.ROOT, "of which its JIT compilers %.1f ms", jitTicks * 1000.0 / Bench.CLK_TCK / PODS));
         // The node's CPUs meanwhile: how busy the burst kept them, and how much of them the
         // hypervisor took (steal): on a shared VM the same build's figures move with it.
-        figures.value("  CPUs busy / stolen", "%", (hostAfter[0] - host[0]) / cpus,
-                String.format(java.util.Locale.ROOT, "stolen %.1f %% over the %.1f s", (hostAfter[1] - host[1]) / cpus, seconds));
+        figures.value("  CPUs busy / stolen", "%", (hostAfter[0] - host[0]) / ticksPerPercent,
+                String.format(java.util.Locale.ROOT, "stolen %.1f %% over the %.1f s", (hostAfter[1] - host[1]) / ticksPerPercent, seconds));
     }
 
     /** From /proc/stat's cpu line: the ticks of all CPUs not idle or waiting, and the ticks stolen. */

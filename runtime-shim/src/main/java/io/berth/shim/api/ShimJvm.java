@@ -38,20 +38,21 @@ import java.util.stream.Collectors;
  * started through {@code setarch -R}: without address-space randomisation, so that the pages
  * shims have alike are alike byte for byte and KSM can keep one copy of each
  * ({@code io.berth.kernel.MemorySharing}). The shim gives randomisation back to everything it
- * starts, containers first, and marks its memory mergeable a second after its container starts.
+ * starts, containers first, and marks its memory mergeable five seconds after its container starts
+ * ({@code ShimMain.CHORES_DELAY_MS}).
  *
  * <p>The shim's jars are appended to the boot class path rather than put on the class path. A
  * class the AOT cache does not hold is then looked up by the JVM's own loader, in native code,
  * instead of by the application class loader's Java code, which on its first miss opens and
  * indexes the jar in interpreted code: protobuf's start-up probes for Android and for its full
- * runtime (Class.forName of classes the shim does not have) cost ~7 ms of every shim start that
- * way. Idle shim start to ready, CPU: 52 against 61 ms (medians of 11, interleaved). Classes on
+ * runtime (Class.forName of classes the shim does not have) cost ~7-9 ms of every shim start
+ * that way. Idle shim start to ready, CPU: 52 against 61 ms (medians of 11, interleaved). Classes on
  * the boot class path are not verified, as the JDK's own are not: the jar is berth's, as
  * trusted as the JVM that runs it. The class path is the lib directory, which holds jars but no
  * classes: the application loader, asked only for the main class, finds it through the boot
  * loader (without -cp the class path would be the working directory the shim inherits).
  *
- * <p>Layout of {@code shimLibDir}: the jars of the shim's class path ({@code *.jar}; the build
+ * <p>Layout of {@code shimLibDir}: the jars of the shim's boot class path ({@code *.jar}; the build
  * makes one, {@code berth-shim.jar}, with only the protobuf classes the shim reaches: the JDK
  * indexes every class-path entry the first time a class is missing, see runtime-shim/pom.xml),
  * {@code native/com/sun/jna/linux-x86-64/libjnidispatch.so}, optionally {@code shim.aot}.
