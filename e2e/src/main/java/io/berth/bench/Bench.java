@@ -1,5 +1,6 @@
 package io.berth.bench;
 
+import io.berth.e2e.AgentProcess;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -115,6 +116,16 @@ public final class Bench {
     static long cpuTicksWithChildren(long pid) throws Exception {
         var stat = io.berth.kernel.Processes.stat(pid);
         return stat.number(14) + stat.number(15) + stat.number(16) + stat.number(17);
+    }
+
+    /** The pids of the shims of {@code containers}, from their bundles' shim.pid in the agent's run directory. */
+    static List<Long> shimPids(AgentProcess agent, List<String> containers) throws Exception {
+        var pids = new ArrayList<Long>();
+        for (String id : containers) {
+            Path pidFile = agent.dir().resolve("run/c").resolve(id.substring(0, 16)).resolve("shim.pid");
+            pids.add(Long.parseLong(Files.readString(pidFile).trim().split("\\s+")[0]));
+        }
+        return pids;
     }
 
     /** stime of a process, its CPU in the kernel, in clock ticks (field 15 of /proc/PID/stat). */

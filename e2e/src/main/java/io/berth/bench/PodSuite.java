@@ -112,7 +112,7 @@ final class PodSuite implements Suite {
         Thread.sleep(3000);
         List<String> running = containers.subList(0, PODS);
         long shimTicks = 0;
-        for (long pid : shimPids(agent, running)) shimTicks += Bench.cpuTicks(pid);
+        for (long pid : Bench.shimPids(agent, running)) shimTicks += Bench.cpuTicks(pid);
         figures.value("shim CPU each, settled burst's, start to now", "ms", shimTicks * 1000.0 / Bench.CLK_TCK / PODS,
                 "JVM start, create, start, the chores 5 s later, idle since");
         figures.value("shim PSS each, " + PODS + " running, 3 s after the last start", "MiB",
@@ -235,20 +235,10 @@ final class PodSuite implements Suite {
     /** The mean PSS of the shims of {@code containers}, in MiB. */
     private static double shimPss(AgentProcess agent, List<String> containers) throws Exception {
         double kib = 0;
-        for (long pid : shimPids(agent, containers)) {
+        for (long pid : Bench.shimPids(agent, containers)) {
             kib += AgentSuite.kib(pid, "Pss:", "smaps_rollup");
         }
         return kib / containers.size() / 1024;
-    }
-
-    /** The pids of the shims of {@code containers}, from their bundles' shim.pid. */
-    private static List<Long> shimPids(AgentProcess agent, List<String> containers) throws Exception {
-        var pids = new ArrayList<Long>();
-        for (String id : containers) {
-            Path pidFile = agent.dir().resolve("run/c").resolve(id.substring(0, 16)).resolve("shim.pid");
-            pids.add(Long.parseLong(Files.readString(pidFile).trim().split("\\s+")[0]));
-        }
-        return pids;
     }
 
     /** RunPodSandbox + CreateContainer + StartContainer; ms of the three and of each into {@code t[0..3][i]}. */

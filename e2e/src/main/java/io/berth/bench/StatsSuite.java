@@ -138,11 +138,7 @@ final class StatsSuite implements Suite {
                 figures.value("agent CPU, quiet minute, pushes only", "%core",
                         100 * (Bench.cpuTicks(agent.pid()) - quiet0) / (double) Bench.CLK_TCK / ((System.nanoTime() - q0) / 1e9),
                         "receiving " + n + " samples every 10 s, JVM housekeeping");
-                List<Long> shimPids = new ArrayList<>();
-                for (String id : containers) {
-                    Path pidFile = agent.dir().resolve("run/c").resolve(id.substring(0, 16)).resolve("shim.pid");
-                    shimPids.add(Long.parseLong(Files.readString(pidFile).trim().split("\\s+")[0]));
-                }
+                List<Long> shimPids = Bench.shimPids(agent, containers);
                 long agentBefore = Bench.cpuTicks(agent.pid());
                 long shimsBefore = 0;
                 for (long pid : shimPids) shimsBefore += Bench.cpuTicks(pid);

@@ -53,8 +53,8 @@ import java.util.stream.Collectors;
  * loader (without -cp the class path would be the working directory the shim inherits).
  *
  * <p>Layout of {@code shimLibDir}: the jars of the shim's boot class path ({@code *.jar}; the build
- * makes one, {@code berth-shim.jar}, with only the protobuf classes the shim reaches: the JDK
- * indexes every class-path entry the first time a class is missing, see runtime-shim/pom.xml),
+ * makes one, {@code berth-shim.jar}, with only the protobuf classes the shim reaches, see
+ * runtime-shim/pom.xml),
  * {@code native/com/sun/jna/linux-x86-64/libjnidispatch.so}, optionally {@code shim.aot}.
  */
 public final class ShimJvm {
@@ -144,7 +144,7 @@ public final class ShimJvm {
         }
         // The jars on the boot class path, see the class comment; the class path a directory
         // with no classes in it, so that the application loader finds nothing of its own.
-        cmd.add("-Xbootclasspath/a:" + classPath(lib));
+        cmd.add("-Xbootclasspath/a:" + bootClassPath(lib));
         cmd.add("-cp");
         cmd.add(lib.toString());
         cmd.add(MAIN_CLASS);
@@ -153,11 +153,11 @@ public final class ShimJvm {
     }
 
     /**
-     * The jars of {@code lib}, sorted by name. Spelled out rather than {@code lib/*}: the JVM
-     * expands a wildcard in directory order, which a copy of the directory need not keep, and an
-     * AOT cache is only used with the class path it was trained with, in the same order.
+     * The shim's boot class path: the jars of {@code lib}, sorted by name. Spelled out: a copy of
+     * the directory need not keep its listing order, and an AOT cache is only used with the class
+     * paths it was trained with, in the same order.
      */
-    static String classPath(Path lib) {
+    static String bootClassPath(Path lib) {
         return jars(lib).stream().map(Path::toString).collect(Collectors.joining(":"));
     }
 
