@@ -1,6 +1,7 @@
 package io.berth.bench;
 
 import io.berth.e2e.AgentProcess;
+import io.berth.kernel.JitThreads;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -84,29 +85,9 @@ public final class Bench {
         return stat.number(14) + stat.number(15);
     }
 
-    /**
-     * The CPU a JVM's JIT compiler threads have used so far (user time of its {@code C1/C2
-     * CompilerThread} tasks, /proc/PID/task/TID/stat field 14), in clock ticks. Not the JVM's own
-     * {@code java.ci.totalTime}: that counts a compilation's elapsed time, and on a node whose
-     * cores are busy with the pull itself it was 3-7 times the compiler threads' CPU.
-     */
+    /** The CPU a JVM's JIT compiler threads have used so far, in clock ticks ({@link JitThreads#userTicks}). */
     static long compilerTicks(long pid) throws Exception {
-        long ticks = 0;
-        try (var tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
-            for (Path task : tasks.toList()) {
-                try {
-                    String comm = Files.readString(task.resolve("comm")).trim();
-                    if (!comm.startsWith("C1 CompilerThre") && !comm.startsWith("C2 CompilerThre")) continue;
-                    // task/TID/stat, not Processes.stat(TID): /proc/TID/stat sums the whole process's times
-                    String stat = Files.readString(task.resolve("stat"));
-                    // after "(comm) ": field 3 (state) onwards; utime is field 14
-                    ticks += Long.parseLong(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[11]);
-                } catch (java.io.IOException gone) {
-                    // a compiler thread that ended meanwhile (the JVM starts and ends them as needed)
-                }
-            }
-        }
-        return ticks;
+        return JitThreads.userTicks(pid);
     }
 
     /**

@@ -113,7 +113,7 @@ class AgentIT {
                 } catch (java.nio.file.NoSuchFileException ended) {
                     continue; // a thread that ended meanwhile
                 }
-                if (comm.startsWith("C1 CompilerThre") || comm.startsWith("C2 CompilerThre")) {
+                if (io.berth.kernel.JitThreads.isCompiler(comm)) {
                     compilers++;
                     assertEquals(19, nice, comm);
                 } else if (nice == 0) {

@@ -1,11 +1,9 @@
 package io.berth.agent.host;
 
 import io.berth.agent.log.Log;
-import io.berth.kernel.Processes;
+import io.berth.kernel.JitThreads;
 import io.berth.kernel.SyscallException;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 
 /**
  * The JIT compiles at the lowest CPU priority (nice 19). The agent's work comes in bursts (a pull,
@@ -14,11 +12,7 @@ import java.nio.file.Path;
  * competing with the pull's own threads (decompression, tar writing). At nice 19 the compilers
  * take what the agent leaves over; the code they make arrives a little later. Measured in an A/B of
  * 30 cold pulls of the bench's ~5 MB image, one every 0.3 s: medians 105 and 115 ms at nice 0, 98
- * and 105 ms at nice 19.
- *
- * <p>HotSpot names its compiler threads "C1 CompilerThreadN" and "C2 CompilerThreadN" (cut to 15
- * characters in /proc). Linux keeps nice per thread, and a thread inherits its creator's: the
- * compiler threads HotSpot adds later are started by a compiler thread, so they inherit it.
+ * and 105 ms at nice 19. The compiler threads HotSpot adds later inherit it ({@link JitThreads}).
  */
 public final class JitPriority {
     private static final Log LOG = Log.get(JitPriority.class);
@@ -29,27 +23,10 @@ public final class JitPriority {
 
     /** Lowers this JVM's compiler threads to nice 19; never fails the agent's start. */
     public static void lower() {
-        int lowered = 0;
-        try (var tasks = Files.list(Path.of("/proc/self/task"))) {
-            for (Path task : tasks.toList()) {
-                String comm;
-                try {
-                    comm = Files.readString(task.resolve("comm")).strip();
-                } catch (IOException gone) {
-                    continue; // a thread that ended meanwhile
-                }
-                if (isCompiler(comm)) {
-                    Processes.setNiceOfThread(Integer.parseInt(task.getFileName().toString()), NICE);
-                    lowered++;
-                }
-            }
-            LOG.debug("JIT compiler threads at nice " + NICE, "threads", lowered);
+        try {
+            LOG.debug("JIT compiler threads at nice " + NICE, "threads", JitThreads.renice(NICE));
         } catch (IOException | SyscallException e) {
             LOG.warn("JIT compiler threads keep their priority", "error", e.getMessage());
         }
-    }
-
-    static boolean isCompiler(String comm) {
-        return comm.startsWith("C1 CompilerThre") || comm.startsWith("C2 CompilerThre");
     }
 }
