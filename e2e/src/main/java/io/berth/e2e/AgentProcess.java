@@ -89,6 +89,8 @@ public final class AgentProcess implements AutoCloseable {
         if (aotCacheIsFresh(lib)) {
             cmd.add("-XX:AOTCache=" + lib.resolve("berth-agent.aot"));
         }
+        cmd.addAll(List.of("-XX:+UnlockDiagnosticVMOptions",
+                "-XX:CompilerDirectivesFile=" + home().resolve("agent/jit-directives.json")));
         String javaOpts = System.getenv("BERTH_JAVA_OPTS"); // as bin/berth passes them
         if (javaOpts != null && !javaOpts.isBlank()) {
             cmd.addAll(List.of(javaOpts.trim().split("\\s+")));
