@@ -1,7 +1,6 @@
 package io.berth.bench;
 
 import io.berth.e2e.AgentProcess;
-import io.berth.kernel.JitThreads;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -85,11 +84,6 @@ public final class Bench {
         return stat.number(14) + stat.number(15);
     }
 
-    /** The CPU a JVM's JIT compiler threads have used so far, in clock ticks ({@link JitThreads#userTicks}). */
-    static long compilerTicks(long pid) throws Exception {
-        return JitThreads.userTicks(pid);
-    }
-
     /**
      * {@link #cpuTicks} plus the CPU of the children it has waited for (cutime + cstime, fields 16
      * and 17): containerd decompresses layers in {@code unpigz} processes when that is installed.
@@ -99,12 +93,11 @@ public final class Bench {
         return stat.number(14) + stat.number(15) + stat.number(16) + stat.number(17);
     }
 
-    /** The pids of the shims of {@code containers}, from their bundles' shim.pid in the agent's run directory. */
+    /** The pids of the shims of {@code containers} ({@link AgentProcess#shimPid}). */
     static List<Long> shimPids(AgentProcess agent, List<String> containers) throws Exception {
         var pids = new ArrayList<Long>();
         for (String id : containers) {
-            Path pidFile = agent.dir().resolve("run/c").resolve(id.substring(0, 16)).resolve("shim.pid");
-            pids.add(Long.parseLong(Files.readString(pidFile).trim().split("\\s+")[0]));
+            pids.add(agent.shimPid(id));
         }
         return pids;
     }

@@ -6,6 +6,7 @@ import io.berth.cri.v1.RemoveImageRequest;
 import io.berth.e2e.AgentProcess;
 import io.berth.e2e.CriClient;
 import io.berth.e2e.PrometheusText;
+import io.berth.kernel.JitThreads;
 import io.berth.kernel.testing.Tar;
 import io.berth.e2e.fixtures.TestImages;
 import io.berth.e2e.fixtures.TestImages.Built;
@@ -103,7 +104,7 @@ final class ImageSuite implements Suite {
                 long sys0 = Bench.systemTicks(agent.pid());
                 String decompressed = "berth_image_decompress_cpu_seconds_total";
                 double decompress0 = scrape(agent).value(decompressed, Map.of());
-                long jit0 = Bench.compilerTicks(agent.pid());
+                long jit0 = JitThreads.userTicks(agent.pid());
                 figures.samples(COLD_BIG_SETTLED, "ms", coldPulls(cri, bigRef, COLD_RUNS_BIG),
                         "after the ~5 MB pulls above");
                 double perPull = 1000.0 / Bench.CLK_TCK / COLD_RUNS_BIG;
@@ -116,7 +117,7 @@ final class ImageSuite implements Suite {
                         "system time: files made and written, the old layers deleted, socket reads");
                 figures.value("    decompressing", "ms", decompressMs,
                         "ISA-L, the threads' CPU in it (berth_image_decompress_cpu_seconds_total)");
-                double jitMs = (Bench.compilerTicks(agent.pid()) - jit0) * perPull;
+                double jitMs = (JitThreads.userTicks(agent.pid()) - jit0) * perPull;
                 figures.value("    compiling (JIT)", "ms", jitMs, "the JIT compiler threads' user time");
                 figures.value("    the rest: the agent's own code", "ms", cpuMs - sysMs - decompressMs - jitMs,
                         "both SHA-256 (blob and tar: see below), HTTP, tar parsing, copies, bookkeeping, GC");

@@ -19,6 +19,7 @@ import io.berth.e2e.AgentProcess;
 import io.berth.e2e.CriClient;
 import io.berth.e2e.fixtures.TestImages;
 import io.berth.e2e.fixtures.TestRegistry;
+import io.berth.kernel.JitThreads;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -137,10 +138,10 @@ final class PodSuite implements Suite {
             List<String> pods, List<String> containers, Figures figures, String row, String note) throws Exception {
         var t = new double[4][PODS];
         long agentTicks = Bench.cpuTicks(agent.pid());
-        long jitTicks = Bench.compilerTicks(agent.pid());
+        long jitTicks = JitThreads.userTicks(agent.pid());
         long self = ProcessHandle.current().pid();
         long clientTicks = Bench.cpuTicks(self);
-        long clientJitTicks = Bench.compilerTicks(self);
+        long clientJitTicks = JitThreads.userTicks(self);
         long[] host = hostTicks();
         long t0 = System.nanoTime();
         for (int i = 0; i < PODS; i++) {
@@ -148,9 +149,9 @@ final class PodSuite implements Suite {
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
         agentTicks = Bench.cpuTicks(agent.pid()) - agentTicks;
-        jitTicks = Bench.compilerTicks(agent.pid()) - jitTicks;
+        jitTicks = JitThreads.userTicks(agent.pid()) - jitTicks;
         clientTicks = Bench.cpuTicks(self) - clientTicks;
-        clientJitTicks = Bench.compilerTicks(self) - clientJitTicks;
+        clientJitTicks = JitThreads.userTicks(self) - clientJitTicks;
         long[] hostAfter = hostTicks();
         double ticksPerPercent = Runtime.getRuntime().availableProcessors() * seconds * Bench.CLK_TCK / 100;
         figures.samples(row, "ms", t[0], note);
@@ -184,11 +185,11 @@ final class PodSuite implements Suite {
     private static double awaitJitQuiet(long pid) throws Exception {
         long t0 = System.nanoTime();
         long deadline = t0 + SETTLE_MAX.toNanos();
-        long ticks = Bench.compilerTicks(pid);
+        long ticks = JitThreads.userTicks(pid);
         long quietSince = System.nanoTime();
         while (System.nanoTime() - quietSince < QUIET.toNanos() && System.nanoTime() < deadline) {
             Thread.sleep(250);
-            long now = Bench.compilerTicks(pid);
+            long now = JitThreads.userTicks(pid);
             if (now != ticks) {
                 ticks = now;
                 quietSince = System.nanoTime();

@@ -179,6 +179,19 @@ public final class AgentProcess implements AutoCloseable {
         return dir;
     }
 
+    /**
+     * The bundle of container {@code id} in this agent's run directory (run/c/ and the id's first
+     * 16 hex digits), where its shim keeps shim.pid, shim.log and its socket.
+     */
+    public Path bundle(String containerId) {
+        return dir.resolve("run/c").resolve(containerId.substring(0, 16));
+    }
+
+    /** The pid of container {@code id}'s shim, from its bundle's shim.pid ("PID STARTTIME"). */
+    public long shimPid(String containerId) throws IOException {
+        return Long.parseLong(Files.readString(bundle(containerId).resolve("shim.pid")).trim().split("\\s+")[0]);
+    }
+
     public int httpPort() {
         return httpPort;
     }

@@ -223,8 +223,7 @@ class PodsIT {
         if (ksm != null) {
             assertTrue(ksm.running(), "the agent started ksmd: " + ksm);
         }
-        Path pidFile = bed.agent().dir().resolve("run/c").resolve(id.substring(0, 16)).resolve("shim.pid");
-        long shimPid = Long.parseLong(Files.readString(pidFile).trim().split("\\s+")[0]);
+        long shimPid = bed.agent().shimPid(id);
         // marked 5 s after the start (the shim's CHORES_DELAY_MS)
         long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
         while (System.nanoTime() < deadline && ProcFs.mergeableMappings(shimPid) == 0) {
@@ -237,8 +236,7 @@ class PodsIT {
     void aKilledShimIsNoticedAndTheContainerReportedExited() throws Exception {
         String pod = runPod("shimkill");
         String id = pods.run(pod, pods.container("victim", "sleep", "600"));
-        Path pidFile = bed.agent().dir().resolve("run/c").resolve(id.substring(0, 16)).resolve("shim.pid");
-        long shimPid = Long.parseLong(Files.readString(pidFile).trim().split("\\s+")[0]);
+        long shimPid = bed.agent().shimPid(id);
         Path procs = Path.of("/sys/fs/cgroup/pids").resolve(bed.cgroupParent().substring(1)).resolve("pod-shimkill").resolve(id)
                 .resolve("cgroup.procs");
         long containerPid = Long.parseLong(Files.readAllLines(procs).getFirst().trim());
@@ -262,10 +260,9 @@ class PodsIT {
         // Idle pool shims start in the agent's session at nice 19; adoption must undo both.
         String pod = runPod("priority");
         String id = pods.run(pod, pods.container("niced", "sleep", "600"));
-        Path bundle = bed.agent().dir().resolve("run/c").resolve(id.substring(0, 16));
-        assertTrue(Files.readString(bundle.resolve("shim.log")).contains("adopted from pool slot"),
+        assertTrue(Files.readString(bed.agent().bundle(id).resolve("shim.log")).contains("adopted from pool slot"),
                 "the container went to an idle pool shim");
-        long shimPid = Long.parseLong(Files.readString(bundle.resolve("shim.pid")).trim().split("\\s+")[0]);
+        long shimPid = bed.agent().shimPid(id);
         assertNotEquals(Processes.stat(bed.agent().pid()).number(6), Processes.stat(shimPid).number(6),
                 "the shim has a session of its own");
         try (var tasks = Files.list(Path.of("/proc/" + shimPid + "/task"))) {
@@ -333,7 +330,7 @@ class PodsIT {
             Path cg = Path.of("/sys/fs/cgroup", controller).resolve(bed.cgroupParent().substring(1)).resolve("pod-leaks");
             assertFalse(Files.exists(cg), cg + " is removed");
         }
-        assertFalse(Files.exists(bed.agent().dir().resolve("run/c").resolve(id.substring(0, 16))));
+        assertFalse(Files.exists(bed.agent().bundle(id)));
         var e = assertThrows(StatusRuntimeException.class, () -> pods.status(id));
         assertEquals(Status.Code.NOT_FOUND, e.getStatus().getCode());
     }

@@ -64,7 +64,7 @@ class ProcFallbackIT {
     }
 
     private static String shimLog(String id) throws IOException {
-        return Files.readString(bed.agent().dir().resolve("run/c").resolve(id.substring(0, 16)).resolve("shim.log"));
+        return Files.readString(bed.agent().bundle(id).resolve("shim.log"));
     }
 
     private static void assertProbe(String log, String pidOne) {

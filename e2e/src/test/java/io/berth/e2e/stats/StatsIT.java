@@ -212,8 +212,7 @@ class StatsIT {
         assertTrue(fresh.getMemory().getWorkingSetBytes().getValue() > 0);
 
         // kill -9 of a shim: its connection ends, the agent looks at once and records ShimLost (nobody polls).
-        Path bundle = bed.agent().dir().resolve("run/c").resolve(b.substring(0, 16));
-        long shimPid = Long.parseLong(Files.readString(bundle.resolve("shim.pid")).trim().split("\\s+")[0]);
+        long shimPid = bed.agent().shimPid(b);
         double connectedBefore = metric("berth_shims_connected");
         ProcessHandle.of(shimPid).orElseThrow().destroyForcibly();
         awaitMetric("berth_shims_lost_total", v -> v == 1);
