@@ -54,6 +54,24 @@ public final class MemorySharing {
     }
 
     /**
+     * Sets (false) or clears (true) ADDR_NO_RANDOMIZE in the calling thread's personality. The
+     * personality is the thread's own: a child inherits it from the thread that spawns it and keeps
+     * it across exec, so a thread set to false starts processes laid out as setarch(8) -R would
+     * start them, and no other thread of this process is affected.
+     */
+    public static void setThreadAddressRandomization(boolean randomize) {
+        try {
+            int persona = Libc.personality(PERSONALITY_QUERY);
+            int wanted = randomize ? persona & ~ADDR_NO_RANDOMIZE : persona | ADDR_NO_RANDOMIZE;
+            if (wanted != persona) {
+                Libc.personality(wanted);
+            }
+        } catch (LastErrorException e) {
+            throw new SyscallException("personality", (randomize ? "clear" : "set") + " ADDR_NO_RANDOMIZE", e.getErrorCode());
+        }
+    }
+
+    /**
      * Marks the private mappings of this process that can hold pages of their own MADV_MERGEABLE
      * ({@link #mergeable}). Mappings made later are not marked. A mapping the kernel refuses
      * (EINVAL: one KSM cannot merge) is skipped. Returns the bytes marked.

@@ -14,6 +14,7 @@ public final class Processes {
     private static final long SYS_PIDFD_OPEN = 434;
     public static final int WNOHANG = 1;
     private static final int PRIO_PROCESS = 0;
+    private static final int PRIO_PGRP = 1;
 
 
     private Processes() {
@@ -78,6 +79,19 @@ public final class Processes {
             } catch (IOException e) {
                 throw new java.io.UncheckedIOException("list /proc/" + pid + "/task: " + e.getMessage(), e);
             }
+        }
+    }
+
+    /**
+     * Sets the nice value of every thread of every process in the caller's process group, in one
+     * setpriority(PRIO_PGRP) (the kernel walks the group's threads): for a process that has just
+     * become a session leader (setsid), all of its own threads, without a walk of /proc.
+     */
+    public static void setNiceOfProcessGroup(int nice) {
+        try {
+            Libc.setpriority(PRIO_PGRP, 0, nice);
+        } catch (LastErrorException e) {
+            throw new SyscallException("setpriority", "process group nice " + nice, e.getErrorCode());
         }
     }
 

@@ -134,14 +134,32 @@ public final class UnixSocket implements AutoCloseable {
      */
     public int awaitReadable(long timeoutMs, Fd other) throws IOException {
         int[] fds = {fd.get(), POLLIN, other.get(), POLLIN};
-        try {
-            Libc.poll(fds, 2, (int) Math.min(Integer.MAX_VALUE, Math.max(0, timeoutMs)));
-        } catch (LastErrorException e) {
-            if (e.getErrorCode() == Errno.EINTR) return 0;
-            throw new IOException("poll " + what + ": " + Syscalls.strerror(e.getErrorCode()));
-        }
-        // revents is the high short; any of POLLIN, POLLERR, POLLHUP means a read will not block.
+        poll(fds, timeoutMs);
         return (fds[1] >>> 16 != 0 ? 1 : 0) | (fds[3] >>> 16 != 0 ? 2 : 0);
+    }
+
+    /**
+     * Waits up to {@code timeoutMs} until this socket is readable: for a listening socket, until a
+     * connection waits to be accepted. False after the timeout (or an interrupting signal).
+     */
+    public boolean awaitReadable(long timeoutMs) throws IOException {
+        int[] fds = {fd.get(), POLLIN};
+        poll(fds, timeoutMs);
+        return fds[1] >>> 16 != 0;
+    }
+
+    /**
+     * poll(2) of {@code fds} (fd, events pairs; revents lands in each pair's high short, where any of
+     * POLLIN, POLLERR, POLLHUP means a read will not block). An interrupting signal is a timeout.
+     */
+    private void poll(int[] fds, long timeoutMs) throws IOException {
+        try {
+            Libc.poll(fds, fds.length / 2, (int) Math.min(Integer.MAX_VALUE, Math.max(0, timeoutMs)));
+        } catch (LastErrorException e) {
+            if (e.getErrorCode() != Errno.EINTR) {
+                throw new IOException("poll " + what + ": " + Syscalls.strerror(e.getErrorCode()));
+            }
+        }
     }
 
     @Override

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 class MemorySharingTest {
@@ -25,6 +26,27 @@ class MemorySharingTest {
         } finally {
             Libc.personality(before);
         }
+    }
+
+    @Test
+    void aThreadWithoutRandomizationStartsChildrenWithoutItAndNoOtherThreadIsAffected() throws Exception {
+        var fromThread = new AtomicReference<String>();
+        var failure = new AtomicReference<Throwable>();
+        Thread t = Thread.ofPlatform().start(() -> {
+            try {
+                MemorySharing.setThreadAddressRandomization(false);
+                MemorySharing.setThreadAddressRandomization(false); // already set: unchanged
+                fromThread.set(childPersonality());
+                MemorySharing.setThreadAddressRandomization(true);
+                assertEquals("00000000", childPersonality(), "cleared again");
+            } catch (Throwable e) {
+                failure.set(e);
+            }
+        });
+        t.join();
+        if (failure.get() != null) throw new AssertionError(failure.get());
+        assertEquals("00040000", fromThread.get(), "the setting thread's child runs without randomisation");
+        assertEquals("00000000", childPersonality(), "this thread's children are randomised");
     }
 
     @Test

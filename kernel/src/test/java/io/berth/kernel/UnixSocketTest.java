@@ -2,6 +2,7 @@ package io.berth.kernel;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -88,6 +89,17 @@ class UnixSocketTest {
             assertEquals(2, conn.awaitReadable(5000, r));
             p.client().close();
             assertEquals(3, conn.awaitReadable(5000, r), "end of stream makes the socket readable");
+        }
+    }
+
+    @Test
+    void aListeningSocketIsReadableOnceAConnectionWaits() throws Exception {
+        try (UnixSocket server = UnixSocket.listen(dir.resolve("l.sock"))) {
+            assertFalse(server.awaitReadable(50), "nobody connected");
+            try (UnixSocket client = UnixSocket.connect(dir.resolve("l.sock"))) {
+                assertTrue(server.awaitReadable(5000), "a connection waits");
+                server.accept().close();
+            }
         }
     }
 

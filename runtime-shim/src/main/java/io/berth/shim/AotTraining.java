@@ -1,8 +1,10 @@
 package io.berth.shim;
 
+import com.google.protobuf.ByteString;
 import io.berth.kernel.Namespace;
 import io.berth.kernel.NamespacePins;
 import io.berth.kernel.cgroup.Cgroups;
+import io.berth.kernel.seccomp.RuntimeDefault;
 import io.berth.shim.api.CgroupSpec;
 import io.berth.shim.api.ContainerSpec;
 import io.berth.shim.api.ExecRequest;
@@ -52,6 +54,10 @@ import java.util.Set;
 public final class AotTraining {
     private static final Duration TIMEOUT = Duration.ofSeconds(180);
     private static final List<String> APPLETS = List.of("sh", "true", "sleep", "cat", "echo");
+    /** The default capability set, as the agent's PlanBuilder gives it. */
+    private static final List<String> CAPABILITIES = List.of("CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER",
+            "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP",
+            "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE");
 
     private AotTraining() {
     }
@@ -84,8 +90,8 @@ public final class AotTraining {
             Path training = scratch.resolve("train");
             bundles.add(training);
             // The agent's path: an idle pool shim adopts the container (a launched shim runs the same code after main).
-            try (var pool = new ShimPool(scratch.resolve("pool"), 1, false,
-                    slot -> ShimJvm.trainingCommand(ShimJvm.idleCommand(lib, slot, true), aot), AotTraining::noColdLaunch)) {
+            try (var pool = new ShimPool(scratch.resolve("pool"), 1, false, true,
+                    slot -> ShimJvm.trainingCommand(ShimJvm.idleCommand(lib, slot), aot), AotTraining::noColdLaunch)) {
                 train(pool.launch(training, spec("train", training, layer, cgroupParent).toBuilder()
                         .setReportSocket(reports.toString()).setStatsIntervalMs(50).build()));
             }
@@ -97,8 +103,8 @@ public final class AotTraining {
                     (System.nanoTime() - t0) / 1e9);
             Path check = scratch.resolve("check");
             bundles.add(check);
-            try (var pool = new ShimPool(scratch.resolve("pool-check"), 1, false,
-                    slot -> aotModeOn(lib, ShimJvm.idleCommand(lib, slot, true)), AotTraining::noColdLaunch)) {
+            try (var pool = new ShimPool(scratch.resolve("pool-check"), 1, false, true,
+                    slot -> aotModeOn(lib, ShimJvm.idleCommand(lib, slot)), AotTraining::noColdLaunch)) {
                 verify(check, () -> pool.launch(check, spec("check", check, layer, cgroupParent)));
             }
             Path direct = scratch.resolve("direct");
@@ -219,13 +225,13 @@ public final class AotTraining {
                 .setProcess(ProcessSpec.newBuilder().addArgs("sh").addArgs("-c")
                         .addArgs("trap 'exit 0' TERM; echo started; echo warn >&2; sleep 3600 & wait")
                         .addEnv("PATH=/bin").addEnv("HOME=/").setCwd("/")
-                        .addAllCapabilities(List.of("CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER",
-                                "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP",
-                                "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE"))
+                        .addAllCapabilities(CAPABILITIES)
                         .setNoNewPrivileges(true)
                         .addRlimits(Rlimit.newBuilder().setType("RLIMIT_NOFILE").setSoft(1024).setHard(1024))
                         .setOomScoreAdj(500)
-                        .setSeccomp(Seccomp.newBuilder().setKind(Seccomp.Kind.RUNTIME_DEFAULT)))
+                        // compiled as the agent does it, so the shim runs the agent's path
+                        .setSeccomp(Seccomp.newBuilder().setKind(Seccomp.Kind.RUNTIME_DEFAULT)
+                                .setFilter(ByteString.copyFrom(RuntimeDefault.filter(CAPABILITIES)))))
                 .addAllMaskedPaths(List.of("/proc/kcore", "/proc/keys", "/proc/timer_list", "/sys/firmware"))
                 .addAllReadonlyPaths(List.of("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"))
                 .setCgroup(CgroupSpec.newBuilder().setParent(cgroupParent).setName(id))

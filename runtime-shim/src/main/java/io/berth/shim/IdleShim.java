@@ -33,6 +33,21 @@ final class IdleShim {
     private static final int ADOPTED = 1;
     private static final int LEAVING = 2;
     private static final AtomicInteger STATE = new AtomicInteger(IDLE);
+    /**
+     * How long an idle shim waits unadopted before it collects its warm-up's garbage. Collected at
+     * once, an idle shim's young generation was full when its container came, and the GC that
+     * followed (2-4 ms, every thread stopped) fell in the middle of CreateContainer; with an empty
+     * eden (of 3 MiB, see ShimJvm.FLAGS) a create allocates without one. But that full GC is ~4.5 ms
+     * of CPU of every shim start, and in a burst, where a shim is adopted within a fraction of a
+     * second of being ready, it was CPU the next pods' creates waited for. Without it the warm-up's
+     * garbage and a create still fit in eden (GC logs of a 20-pod burst: no GC between adoption and
+     * running; each shim's first young GC, 2-6 ms, came a minute later). So a shim collects only
+     * once it has waited this long: pods that come one at a time still find an emptied eden. A
+     * burst's shims pay their first young GC (a pause of a few ms) in some later request instead;
+     * collecting them with their after-Start chores was measured too, and held ~0.5 MiB more per
+     * shim (PSS with KSM, the whole live set promoted to the old generation).
+     */
+    static final long IDLE_GC_DELAY_MS = 2000;
 
     private IdleShim() {
     }
@@ -54,6 +69,10 @@ final class IdleShim {
             Processes.setNiceOfThread(Syscalls.gettid(), 0);
             Log.mark("idle");
             Log.timeline("idle pool shim ready in " + slot);
+            if (!server.awaitReadable(IDLE_GC_DELAY_MS) && STATE.get() == IDLE) {
+                System.gc();
+                Log.mark("collected");
+            }
             while (true) {
                 try (UnixSocket ch = server.accept()) {
                     ShimRequest req = ShimRequest.parseDelimitedFrom(ch.in());
@@ -68,6 +87,7 @@ final class IdleShim {
                             Log.restart();
                             Path bundle = Path.of(req.getAdopt().getBundle()).toAbsolutePath();
                             Processes.setsid();
+                            reniceAll();
                             ShimMain.writePid(bundle);
                             Files.deleteIfExists(sock);
                             Files.deleteIfExists(slot.resolve(ShimClient.PID));
@@ -75,7 +95,6 @@ final class IdleShim {
                             Log.info("adopted from pool slot " + slot + " for bundle " + bundle);
                             reply(out, ShimResponse.newBuilder().setEmpty(Empty.getDefaultInstance()).build());
                             Log.mark("replied");
-                            Thread.ofPlatform().name("renice").daemon(true).start(IdleShim::reniceAll);
                             return bundle;
                         }
                         case SHUTDOWN -> {
@@ -95,14 +114,15 @@ final class IdleShim {
 
     /**
      * The rest of the move from the agent's session at nice 19 (see {@code ShimLauncher.startIdle})
-     * to a container's shim, after the session of its own (setsid, so that it outlives the agent
-     * like a launched shim): normal priority for every thread. Off the create's path: the threads
-     * that create and serve the container (and so the container's processes) are started by the
-     * accepting thread, at nice 0 already; these are the JVM's own (VM thread, compiler, cleaners).
+     * to a container's shim, right after the session of its own (setsid, so that it outlives the
+     * agent like a launched shim): normal priority for every thread, the JVM's own (VM thread,
+     * compiler, cleaners) too. The new session's process group is this JVM alone, so one
+     * setpriority(PRIO_PGRP) does it; a walk of /proc/self/task in a thread of its own had cost
+     * ~2.4 ms of interpreted CPU per adoption (perf, a 20-pod burst).
      */
     private static void reniceAll() {
         try {
-            Processes.setNiceOfAllThreads(io.berth.kernel.Syscalls.getpid(), 0);
+            Processes.setNiceOfProcessGroup(0);
         } catch (RuntimeException e) {
             Log.warn("renice the shim's threads to 0: " + e.getMessage());
         }

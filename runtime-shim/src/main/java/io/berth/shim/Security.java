@@ -37,7 +37,9 @@ record Security(int uid, int gid, Set<Integer> groups, Set<Integer> caps, boolea
         }
         byte[] filter = switch (p.getSeccomp().getKind()) {
             case UNCONFINED -> null;
-            case RUNTIME_DEFAULT, UNRECOGNIZED -> spec.getPrivileged() ? null : runtimeDefault(capNames);
+            case RUNTIME_DEFAULT, UNRECOGNIZED -> spec.getPrivileged() ? null
+                    : p.getSeccomp().getFilter().isEmpty() ? RuntimeDefault.filter(capNames)
+                    : p.getSeccomp().getFilter().toByteArray();
             case LOCALHOST -> {
                 Path profile = Path.of(p.getSeccomp().getProfilePath());
                 String json;
@@ -56,33 +58,6 @@ record Security(int uid, int gid, Set<Integer> groups, Set<Integer> caps, boolea
         var groups = new LinkedHashSet<Integer>();
         for (int g : p.getAdditionalGidsList()) groups.add(g);
         return new Security(p.getUid(), p.getGid(), groups, caps, p.getNoNewPrivileges(), filter);
-    }
-
-    /**
-     * The capability set containers get unless the pod says otherwise (containerd's and runc's
-     * default, pkg/oci/spec.go defaultUnixCaps; the agent's PlanBuilder.DEFAULT_CAPABILITIES).
-     */
-    static final Set<String> DEFAULT_CAPABILITIES = Set.of("CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER",
-            "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
-            "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE");
-
-    /** The RuntimeDefault filter for {@link #DEFAULT_CAPABILITIES}, compiled ahead by {@link #precompileDefault}. */
-    private static volatile byte[] defaultFilter;
-
-    /**
-     * Compiles the RuntimeDefault filter for the default capability set before any container asks
-     * (tens of ms of a create otherwise); the filter depends on nothing else (RuntimeDefault.forCapabilities).
-     */
-    static void precompileDefault() {
-        defaultFilter = BpfCompiler.compile(RuntimeDefault.forCapabilities(DEFAULT_CAPABILITIES));
-    }
-
-    private static byte[] runtimeDefault(Set<String> capNames) {
-        byte[] pre = defaultFilter;
-        if (pre != null && capNames.equals(DEFAULT_CAPABILITIES)) {
-            return pre;
-        }
-        return BpfCompiler.compile(RuntimeDefault.forCapabilities(capNames));
     }
 
     /**

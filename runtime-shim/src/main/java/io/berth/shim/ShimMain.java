@@ -77,11 +77,6 @@ public final class ShimMain {
         shareMemory = MemorySharing.restoreAddressRandomization();
         if (args.length == 2 && args[0].equals(ShimPool.IDLE_FLAG)) {
             warmUp();
-            // The warm-up's garbage goes now, while nothing waits: measured, an idle shim's young
-            // generation was full when its container came, and the GC that followed (2-4 ms, every
-            // thread stopped) fell in the middle of CreateContainer. With an empty eden (of 3 MiB,
-            // see ShimJvm.FLAGS) a container's creation allocates without one.
-            System.gc();
             Path bundle = IdleShim.awaitAdoption(Path.of(args[1]).toAbsolutePath());
             run(bundle);
             return;
@@ -99,14 +94,13 @@ public final class ShimMain {
     /**
      * What every container needs, done before one is asked for (an idle pool shim does it while it
      * waits): native bindings loaded on this normal thread (a tainted thread cannot start JNA's
-     * helpers), the protobuf message schemas, and the RuntimeDefault seccomp filter for the
-     * default capability set.
+     * helpers) and the protobuf message schemas. The RuntimeDefault seccomp filter comes compiled
+     * in the spec (the agent's, {@code Seccomp.filter}).
      */
     static void warmUp() {
         Syscalls.gettid();
         Log.mark("jna");
         Seccomp.preload();
-        Security.precompileDefault();
         Log.mark("seccomp");
         warmProtocol();
         Log.mark("protocol");

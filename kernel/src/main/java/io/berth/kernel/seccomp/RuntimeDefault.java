@@ -1,12 +1,17 @@
 package io.berth.kernel.seccomp;
 
+import io.berth.kernel.Credentials;
 import io.berth.kernel.seccomp.SeccompProfile.Action;
 import io.berth.kernel.seccomp.SeccompProfile.Arg;
 import io.berth.kernel.seccomp.SeccompProfile.Op;
 import io.berth.kernel.seccomp.SeccompProfile.Rule;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The RuntimeDefault profile: the allow-list of the Docker/moby default seccomp profile
@@ -87,7 +92,23 @@ public final class RuntimeDefault {
             List.of("CAP_BPF", "bpf"),
             List.of("CAP_PERFMON", "perf_event_open"));
 
+    /** Compiled filters by capability set: a node's containers use a handful of sets. */
+    private static final Map<Set<String>, byte[]> FILTERS = new ConcurrentHashMap<>();
+
     private RuntimeDefault() {
+    }
+
+    /**
+     * The compiled filter (see {@link BpfCompiler}) of {@link #forCapabilities} for capability names
+     * as a container spec gives them ({@code CAP_CHOWN} or {@code chown}, any case); compiled once per
+     * capability set. The caller must not modify the array.
+     */
+    public static byte[] filter(Collection<String> capabilityNames) {
+        var caps = new TreeSet<String>();
+        for (String name : capabilityNames) {
+            caps.add(Credentials.CAP_NAMES.get(Credentials.capNumber(name)));
+        }
+        return FILTERS.computeIfAbsent(Set.copyOf(caps), c -> BpfCompiler.compile(forCapabilities(c)));
     }
 
     /** The profile for a container whose capability set (names like CAP_SYS_ADMIN) is {@code caps}. */

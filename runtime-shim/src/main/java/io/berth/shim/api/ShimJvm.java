@@ -35,7 +35,8 @@ import java.util.stream.Collectors;
  * which is what lets shims share those pages (below). A busy log pump still gets compiled.
  *
  * <p>With {@code shareMemory} (the agent's {@code shim_memory_sharing}, on by default) the JVM is
- * started through {@code setarch -R}: without address-space randomisation, so that the pages
+ * started through {@code setarch -R} (an idle pool shim from a thread with that personality,
+ * {@link ShimLauncher#startIdle}): without address-space randomisation, so that the pages
  * shims have alike are alike byte for byte and KSM can keep one copy of each
  * ({@code io.berth.kernel.MemorySharing}). The shim gives randomisation back to everything it
  * starts, containers first, and marks its memory mergeable five seconds after its container starts
@@ -103,9 +104,13 @@ public final class ShimJvm {
         return command(shimLibDir, List.of(bundle.toAbsolutePath().toString()), shareMemory);
     }
 
-    /** The command line of an idle shim for the warm pool ({@link ShimPool}), waiting in {@code slot}. */
-    public static List<String> idleCommand(Path shimLibDir, Path slot, boolean shareMemory) {
-        return command(shimLibDir, List.of(ShimPool.IDLE_FLAG, slot.toAbsolutePath().toString()), shareMemory);
+    /**
+     * The JVM command line of an idle shim for the warm pool ({@link ShimPool}), waiting in
+     * {@code slot}: without setarch, as {@link ShimLauncher#startIdle} starts it from a thread
+     * without address randomisation when it is to share memory.
+     */
+    public static List<String> idleCommand(Path shimLibDir, Path slot) {
+        return jvmCommand(shimLibDir, List.of(ShimPool.IDLE_FLAG, slot.toAbsolutePath().toString()));
     }
 
     /**
@@ -130,12 +135,18 @@ public final class ShimJvm {
     }
 
     private static List<String> command(Path shimLibDir, List<String> args, boolean shareMemory) {
-        Path lib = shimLibDir.toAbsolutePath();
         var cmd = new ArrayList<String>();
         if (shareMemory) {
             // util-linux; -R: personality ADDR_NO_RANDOMIZE for the JVM it execs.
             cmd.addAll(List.of("setarch", "-R"));
         }
+        cmd.addAll(jvmCommand(shimLibDir, args));
+        return cmd;
+    }
+
+    private static List<String> jvmCommand(Path shimLibDir, List<String> args) {
+        Path lib = shimLibDir.toAbsolutePath();
+        var cmd = new ArrayList<String>();
         cmd.add(java().toString());
         cmd.addAll(FLAGS);
         cmd.add("-Djna.boot.library.path=" + lib.resolve(JNA_NATIVE));

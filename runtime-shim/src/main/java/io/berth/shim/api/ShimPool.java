@@ -49,6 +49,7 @@ public final class ShimPool implements AutoCloseable {
     private final Path dir;
     private final int size;
     private final boolean refill;
+    private final boolean shareMemory;
     private final Function<Path, List<String>> idleCommand;
     private final Function<Path, List<String>> coldCommand;
     private final Deque<Slot> slots = new ArrayDeque<>();
@@ -61,15 +62,19 @@ public final class ShimPool implements AutoCloseable {
      * @param size        idle shims kept started (0: none, every container launches its own shim)
      * @param refill      start a new idle shim for each one taken (false: the pool empties; for the
      *                    AOT training, whose shims must not multiply)
+     * @param shareMemory idle shims share memory with one another ({@link ShimJvm}): started without
+     *                    address randomisation
      * @param idleCommand the JVM command of an idle shim for a slot directory
-     * @param coldCommand the JVM command of a shim launched for a bundle when no idle one exists
+     *                    ({@link ShimJvm#idleCommand})
+     * @param coldCommand the command of a shim launched for a bundle when no idle one exists
      */
-    public ShimPool(Path dir, int size, boolean refill, Function<Path, List<String>> idleCommand,
+    public ShimPool(Path dir, int size, boolean refill, boolean shareMemory, Function<Path, List<String>> idleCommand,
             Function<Path, List<String>> coldCommand) throws IOException {
         if (size < 0) throw new IllegalArgumentException("shim pool size " + size + " is negative");
         this.dir = dir.toAbsolutePath();
         this.size = size;
         this.refill = refill;
+        this.shareMemory = shareMemory;
         this.idleCommand = idleCommand;
         this.coldCommand = coldCommand;
         removeLeftovers();
@@ -81,7 +86,7 @@ public final class ShimPool implements AutoCloseable {
      * memory with one another or not ({@link ShimJvm}).
      */
     public static ShimPool start(Path shimLibDir, Path dir, int size, boolean shareMemory) throws IOException {
-        return new ShimPool(dir, size, true, slot -> ShimJvm.idleCommand(shimLibDir, slot, shareMemory),
+        return new ShimPool(dir, size, true, shareMemory, slot -> ShimJvm.idleCommand(shimLibDir, slot),
                 bundle -> ShimJvm.command(shimLibDir, bundle, shareMemory));
     }
 
@@ -218,7 +223,7 @@ public final class ShimPool implements AutoCloseable {
             Path slot = dir.resolve(Long.toString(next++));
             Files.createDirectories(slot);
             // stdin: a pipe the shim watches for EOF, i.e. for this JVM's end (see IdleShim)
-            Process p = ShimLauncher.startIdle(idleCommand.apply(slot), slot.resolve(ShimClient.LOG),
+            Process p = ShimLauncher.startIdle(idleCommand.apply(slot), shareMemory, slot.resolve(ShimClient.LOG),
                     ProcessBuilder.Redirect.PIPE);
             slots.addLast(new Slot(slot, p));
         }
