@@ -7,7 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -18,6 +20,19 @@ class CgroupFilesTest {
 
     private static final Resources ALL = new Resources(512, 50000, 100000, "0-1", "0", 64L << 20, 42,
             Map.of("2MB", 0L), Map.of());
+
+    @Test
+    void pidsBelowListsACgroupAndEveryCgroupUnderIt() throws Exception {
+        Path c = Files.createDirectories(root.resolve("pod/c1"));
+        Files.writeString(c.resolve("cgroup.procs"), "10\n11\n");
+        Files.writeString(c.resolve("pids.max"), "max\n");
+        Files.writeString(Files.createDirectories(c.resolve("sub")).resolve("cgroup.procs"), "12\n");
+        Files.writeString(Files.createDirectories(c.resolve("sub/deeper")).resolve("cgroup.procs"), "13\n\n");
+        Files.createDirectories(c.resolve("empty"));
+        assertEquals(Set.of(10, 11, 12, 13), Set.copyOf(CgroupFiles.pidsBelow(c)));
+        assertEquals(List.of(12, 13), CgroupFiles.pidsBelow(c.resolve("sub")), "a cgroup before those under it");
+        assertEquals(List.of(), CgroupFiles.pidsBelow(root.resolve("pod/gone")), "a cgroup that is gone lists nothing");
+    }
 
     @Test
     void v1WritesEachControllerInItsHierarchyAndCopiesCpusetDown() throws Exception {
@@ -48,7 +63,7 @@ class CgroupFilesTest {
         Files.writeString(root.resolve("memory").resolve(p).resolve("memory.oom_control"),
                 "oom_kill_disable 0\nunder_oom 0\noom_kill 3\n");
         assertEquals(3, cg.oomKills());
-        cg.allowDevicesOnly(java.util.List.of(DeviceRule.parse("c 1:3 rwm")));
+        cg.allowDevicesOnly(List.of(DeviceRule.parse("c 1:3 rwm")));
         assertEquals("c 1:3 rwm", Files.readString(root.resolve("devices").resolve(p).resolve("devices.allow")));
         assertEquals("a", Files.readString(root.resolve("devices").resolve(p).resolve("devices.deny")));
         assertThrows(java.io.IOException.class, () -> cg.apply(new Resources(0, 0, 0, "", "", 0, 0, Map.of(), Map.of("memory.high", "1"))));
@@ -83,7 +98,7 @@ class CgroupFilesTest {
         Files.createSymbolicLink(root.resolve("cpu"), Path.of("cpu,cpuacct"));
         Files.createSymbolicLink(root.resolve("cpuacct"), Path.of("cpu,cpuacct"));
         Cgroup cg = Cgroups.detect(root).create("/kubepods/c1", Resources.NONE);
-        assertEquals(java.util.List.of(
+        assertEquals(List.of(
                 new Cgroup.ViewEntry("cpu,cpuacct", root.resolve("cpu,cpuacct/kubepods/c1"), null),
                 new Cgroup.ViewEntry("memory", root.resolve("memory/kubepods/c1"), null),
                 new Cgroup.ViewEntry("systemd", root.resolve("systemd/kubepods/c1"), null),
@@ -96,7 +111,7 @@ class CgroupFilesTest {
         Files.writeString(root.resolve("cgroup.controllers"), "hugetlb\n");
         Cgroup cg = Cgroups.detect(root).create("/kubepods/c1", Resources.NONE);
         Path d = root.resolve("kubepods/c1");
-        assertEquals(java.util.List.of(new Cgroup.ViewEntry("", d, null)), cg.containerView());
+        assertEquals(List.of(new Cgroup.ViewEntry("", d, null)), cg.containerView());
         // A real cgroup2 directory has cgroup.controllers, and no memory.max without the controller.
         Files.writeString(d.resolve("cgroup.controllers"), "hugetlb\n");
         Files.writeString(d.resolve("hugetlb.2MB.max"), "max");
