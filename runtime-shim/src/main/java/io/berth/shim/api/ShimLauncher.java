@@ -37,7 +37,13 @@ public final class ShimLauncher {
      */
     private static final ExecutorService IDLE_SPAWNER = Executors.newSingleThreadExecutor(task ->
             Thread.ofPlatform().name("idle-shim-spawner").daemon(true).unstarted(() -> {
-                Processes.setNiceOfThread(Syscalls.gettid(), 19);
+                try {
+                    Processes.setNiceOfThread(Syscalls.gettid(), 19);
+                } catch (RuntimeException e) {
+                    // idle shims then start at this JVM's priority: slower creates, nothing lost
+                    System.getLogger(ShimLauncher.class.getName()).log(System.Logger.Level.WARNING,
+                            "idle shims will not start at nice 19: " + e.getMessage());
+                }
                 task.run();
             }));
 
