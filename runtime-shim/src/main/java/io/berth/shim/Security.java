@@ -41,6 +41,9 @@ record Security(int uid, int gid, Set<Integer> groups, Set<Integer> caps, boolea
                     : p.getSeccomp().getFilter().isEmpty() ? RuntimeDefault.filter(capNames)
                     : p.getSeccomp().getFilter().toByteArray();
             case LOCALHOST -> {
+                if (!p.getSeccomp().getFilter().isEmpty()) {
+                    yield p.getSeccomp().getFilter().toByteArray(); // compiled by the agent
+                }
                 Path profile = Path.of(p.getSeccomp().getProfilePath());
                 String json;
                 try {

@@ -2,14 +2,22 @@ package io.berth.agent.shim;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.berth.agent.container.ContainerPlan;
+import io.berth.agent.domain.BerthException;
 import io.berth.agent.domain.RuntimeInfo.CgroupDriver;
+import io.berth.kernel.seccomp.BpfCompiler;
+import io.berth.kernel.seccomp.OciSeccomp;
 import io.berth.kernel.seccomp.RuntimeDefault;
 import io.berth.shim.api.ContainerSpec;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class ShimSpecTest {
     private static final List<String> CAPS = List.of("CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE");
@@ -23,13 +31,35 @@ class ShimSpecTest {
     }
 
     @Test
-    void noFilterForPrivilegedUnconfinedOrLocalhost() {
+    void noFilterForPrivilegedOrUnconfined() {
         for (ContainerPlan plan : List.of(plan(true, ContainerPlan.Seccomp.Kind.RUNTIME_DEFAULT, ""),
-                plan(false, ContainerPlan.Seccomp.Kind.UNCONFINED, ""),
-                plan(false, ContainerPlan.Seccomp.Kind.LOCALHOST, "/etc/profile.json"))) {
+                plan(false, ContainerPlan.Seccomp.Kind.UNCONFINED, ""))) {
             var seccomp = ShimRuntime.spec(plan, CgroupDriver.CGROUPFS).getProcess().getSeccomp();
             assertTrue(seccomp.getFilter().isEmpty(), plan.seccomp() + ", privileged " + plan.privileged());
-            assertEquals(plan.seccomp().localhostProfile(), seccomp.getProfilePath());
+        }
+    }
+
+    @Test
+    void aLocalhostProfileComesCompiledFromItsFile(@TempDir Path dir) throws Exception {
+        String json = "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": [\"read\", \"write\","
+                + " \"exit_group\"], \"action\": \"SCMP_ACT_ALLOW\"}]}";
+        Path profile = Files.writeString(dir.resolve("profile.json"), json);
+        var seccomp = ShimRuntime.spec(plan(false, ContainerPlan.Seccomp.Kind.LOCALHOST, profile.toString()),
+                CgroupDriver.CGROUPFS).getProcess().getSeccomp();
+        assertEquals(profile.toString(), seccomp.getProfilePath());
+        assertArrayEquals(BpfCompiler.compile(OciSeccomp.parse(json, Set.copyOf(CAPS), System.getProperty("os.version"))),
+                seccomp.getFilter().toByteArray());
+    }
+
+    @Test
+    void aLocalhostProfileThatIsMissingOrBrokenIsAnInvalidArgumentNamingTheFile(@TempDir Path dir) throws Exception {
+        Path missing = dir.resolve("missing.json");
+        Path broken = Files.writeString(dir.resolve("broken.json"), "{\"syscalls\": []}");
+        for (Path profile : List.of(missing, broken)) {
+            var e = assertThrows(BerthException.class, () -> ShimRuntime.spec(
+                    plan(false, ContainerPlan.Seccomp.Kind.LOCALHOST, profile.toString()), CgroupDriver.CGROUPFS));
+            assertEquals(BerthException.Kind.INVALID_ARGUMENT, e.kind());
+            assertTrue(e.getMessage().contains(profile.toString()), e.getMessage());
         }
     }
 

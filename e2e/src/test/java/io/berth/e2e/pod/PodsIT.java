@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.berth.cri.v1.Capability;
+import io.berth.cri.v1.ContainerConfig;
 import io.berth.cri.v1.ContainerState;
 import io.berth.cri.v1.DNSConfig;
 import io.berth.cri.v1.ExecSyncRequest;
@@ -21,6 +22,7 @@ import io.berth.cri.v1.PodSandboxState;
 import io.berth.cri.v1.PodSandboxStatusRequest;
 import io.berth.cri.v1.RemoveContainerRequest;
 import io.berth.cri.v1.RemovePodSandboxRequest;
+import io.berth.cri.v1.SecurityProfile;
 import io.berth.cri.v1.StatusRequest;
 import io.berth.cri.v1.StopContainerRequest;
 import io.berth.cri.v1.StopPodSandboxRequest;
@@ -373,6 +375,41 @@ class PodsIT {
         assertEquals(Status.Code.NOT_FOUND, gone.getStatus().getCode());
         assertFalse(Files.readString(Path.of("/proc/self/mountinfo")).contains(bed.agent().dir().resolve("run/pods").resolve(pod).toString()),
                 "the PID namespace pin is gone with the pod");
+    }
+
+    @Test
+    void aLocalhostSeccompProfileIsAppliedAndABadOneIsAnInvalidArgumentNamingTheFile() throws Exception {
+        String pod = runPod("localhost-seccomp");
+        // Everything allowed but mkdir and mkdirat, which fail with EPERM.
+        Path profile = Files.writeString(Files.createTempFile("berth-it-seccomp-", ".json"), """
+                {"defaultAction": "SCMP_ACT_ALLOW",
+                 "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}""");
+        try {
+            String id = pods.run(pod, localhostSeccomp(pods.container("confined", "sleep", "600"), profile));
+            String out = pods.exec(id, "sh", "-c", "mkdir /tmp/d 2>&1; echo rc=$?; touch /tmp/f && echo touched");
+            assertTrue(out.contains("rc=1") && out.contains("touched"), "mkdir refused, the rest allowed:\n" + out);
+            Path missing = profile.resolveSibling(profile.getFileName() + ".missing");
+            Path broken = Files.writeString(profile.resolveSibling(profile.getFileName() + ".broken"), "{\"syscalls\": []}");
+            try {
+                for (Path bad : List.of(missing, broken)) {
+                    var e = assertThrows(StatusRuntimeException.class, () -> pods.create(pod,
+                            localhostSeccomp(pods.container("bad-" + bad.getFileName(), "true"), bad)));
+                    assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode(), e.getStatus().toString());
+                    assertTrue(e.getStatus().getDescription().contains(bad.toString()), e.getStatus().getDescription());
+                }
+            } finally {
+                Files.deleteIfExists(broken);
+            }
+            bed.cri().runtime().stopContainer(StopContainerRequest.newBuilder().setContainerId(id).setTimeout(0).build());
+        } finally {
+            Files.deleteIfExists(profile);
+        }
+    }
+
+    private static ContainerConfig.Builder localhostSeccomp(ContainerConfig.Builder config, Path profile) {
+        config.getLinuxBuilder().getSecurityContextBuilder().setSeccomp(SecurityProfile.newBuilder()
+                .setProfileType(SecurityProfile.ProfileType.Localhost).setLocalhostRef(profile.toString()));
+        return config;
     }
 
     @Test
