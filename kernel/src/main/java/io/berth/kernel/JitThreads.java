@@ -45,9 +45,7 @@ public final class JitThreads {
                 try {
                     if (!isCompiler(comm(task))) continue;
                     // task/TID/stat, not /proc/TID/stat: that one sums the whole process's times
-                    String stat = Files.readString(task.resolve("stat"));
-                    // after "(comm) ": field 3 (state) onwards; utime is field 14
-                    ticks += Long.parseLong(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[11]);
+                    ticks += Processes.stat(task.resolve("stat")).number(14);
                 } catch (IOException gone) {
                     // a compiler thread that ended meanwhile (the JVM starts and ends them as needed)
                 }

@@ -128,7 +128,12 @@ public final class Processes {
      * field 2, may contain spaces and parentheses: the fields are split after its last ')'.
      */
     public static Stat stat(long pid) throws IOException {
-        String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+        return stat(Path.of("/proc/" + pid + "/stat"));
+    }
+
+    /** A stat file of that format: /proc/PID/stat, or a thread's /proc/PID/task/TID/stat. */
+    public static Stat stat(Path statFile) throws IOException {
+        String stat = Files.readString(statFile);
         return new Stat(stat.substring(stat.lastIndexOf(')') + 2).split(" "));
     }
 

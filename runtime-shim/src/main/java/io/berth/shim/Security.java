@@ -1,14 +1,12 @@
 package io.berth.shim;
 
 import io.berth.kernel.Credentials;
-import io.berth.kernel.seccomp.BpfCompiler;
 import io.berth.kernel.seccomp.OciSeccomp;
 import io.berth.kernel.seccomp.RuntimeDefault;
 import io.berth.kernel.seccomp.Seccomp;
 import io.berth.shim.api.ContainerSpec;
 import io.berth.shim.api.ProcessSpec;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashSet;
 import java.util.Set;
@@ -40,23 +38,9 @@ record Security(int uid, int gid, Set<Integer> groups, Set<Integer> caps, boolea
             case RUNTIME_DEFAULT, UNRECOGNIZED -> spec.getPrivileged() ? null
                     : p.getSeccomp().getFilter().isEmpty() ? RuntimeDefault.filter(capNames)
                     : p.getSeccomp().getFilter().toByteArray();
-            case LOCALHOST -> {
-                if (!p.getSeccomp().getFilter().isEmpty()) {
-                    yield p.getSeccomp().getFilter().toByteArray(); // compiled by the agent
-                }
-                Path profile = Path.of(p.getSeccomp().getProfilePath());
-                String json;
-                try {
-                    json = Files.readString(profile);
-                } catch (IOException e) {
-                    throw new IOException("read seccomp profile " + profile + ": " + e.getMessage(), e);
-                }
-                try {
-                    yield BpfCompiler.compile(OciSeccomp.parse(json, capNames, System.getProperty("os.version")));
-                } catch (RuntimeException e) {
-                    throw new IOException("seccomp profile " + profile + ": " + e.getMessage(), e);
-                }
-            }
+            case LOCALHOST -> p.getSeccomp().getFilter().isEmpty()
+                    ? OciSeccomp.compile(Path.of(p.getSeccomp().getProfilePath()), capNames)
+                    : p.getSeccomp().getFilter().toByteArray(); // compiled by the agent
         };
         var groups = new LinkedHashSet<Integer>();
         for (int g : p.getAdditionalGidsList()) groups.add(g);

@@ -9,7 +9,6 @@ import io.berth.agent.host.CgroupPaths;
 import io.berth.agent.log.Log;
 import io.berth.kernel.Processes;
 import io.berth.kernel.cgroup.Cgroup;
-import io.berth.kernel.seccomp.BpfCompiler;
 import io.berth.kernel.seccomp.OciSeccomp;
 import io.berth.kernel.seccomp.RuntimeDefault;
 import io.berth.shim.api.CgroupSpec;
@@ -328,17 +327,10 @@ public final class ShimRuntime implements ContainerRuntime {
     }
 
     private static byte[] localhostFilter(ContainerPlan p) {
-        Path profile = Path.of(p.seccomp().localhostProfile());
-        String json;
         try {
-            json = Files.readString(profile);
+            return OciSeccomp.compile(Path.of(p.seccomp().localhostProfile()), Set.copyOf(p.capabilities()));
         } catch (IOException e) {
-            throw BerthException.invalid("seccomp profile " + profile + " (Localhost) cannot be read: " + e.getMessage());
-        }
-        try {
-            return BpfCompiler.compile(OciSeccomp.parse(json, Set.copyOf(p.capabilities()), System.getProperty("os.version")));
-        } catch (RuntimeException e) {
-            throw BerthException.invalid("seccomp profile " + profile + " (Localhost): " + e.getMessage());
+            throw BerthException.invalid(e.getMessage());
         }
     }
 

@@ -4,6 +4,9 @@ import io.berth.kernel.seccomp.SeccompProfile.Action;
 import io.berth.kernel.seccomp.SeccompProfile.Arg;
 import io.berth.kernel.seccomp.SeccompProfile.Op;
 import io.berth.kernel.seccomp.SeccompProfile.Rule;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -17,6 +20,25 @@ import java.util.Set;
  */
 public final class OciSeccomp {
     private OciSeccomp() {
+    }
+
+    /**
+     * The compiled filter ({@link BpfCompiler}) of the profile file {@code profile} for a container
+     * with capabilities {@code caps} on this kernel. A file that cannot be read, or does not parse,
+     * is an IOException whose message names it.
+     */
+    public static byte[] compile(Path profile, Set<String> caps) throws IOException {
+        String json;
+        try {
+            json = Files.readString(profile);
+        } catch (IOException e) {
+            throw new IOException("read seccomp profile " + profile + ": " + e.getMessage(), e);
+        }
+        try {
+            return BpfCompiler.compile(parse(json, caps, System.getProperty("os.version")));
+        } catch (RuntimeException e) {
+            throw new IOException("seccomp profile " + profile + ": " + e.getMessage(), e);
+        }
     }
 
     public static SeccompProfile parse(String json, Set<String> caps, String kernelRelease) {
