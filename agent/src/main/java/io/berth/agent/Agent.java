@@ -10,6 +10,7 @@ import io.berth.agent.events.ContainerEvents;
 import io.berth.agent.shim.ShimReports;
 import io.berth.agent.stats.NodeMetrics;
 import io.berth.agent.stats.StatsService;
+import io.berth.kernel.BootId;
 import io.berth.kernel.Processes;
 import io.berth.kernel.Syscalls;
 import io.berth.kernel.cgroup.CgroupStatsReader;
@@ -107,7 +108,7 @@ public final class Agent {
             cleanups.push("stop idle shims", shims::close);
             var pods = new PodManager(config.stateDirPath(), config.runDirPath(), new KernelPodNamespaces(),
                     new KernelPodCgroups(Cgroups.host(), driver), network,
-                    new ShimPodInit(shims, Path.of(config.pauseBinary()), config.runDirPath()));
+                    new ShimPodInit(shims, Path.of(config.pauseBinary()), config.runDirPath()), BootId.current());
             var containers = new ContainerManager(config.stateDirPath(), config.runDirPath(), pods,
                     new StoreImageSource(images.store()), shims);
             // Run after the CRI server has stopped (cleanups unwind in reverse): the last changes on disk.

@@ -99,6 +99,15 @@ public final class FileOps {
         }
     }
 
+    /** ioctl(2) without an argument (NS_GET_NSTYPE): its return value. */
+    public static int ioctl(Fd fd, long request, String what) {
+        try {
+            return Libc.ioctl(fd.get(), request, null);
+        } catch (LastErrorException e) {
+            throw new SyscallException("ioctl", what + " on " + fd, e.getErrorCode());
+        }
+    }
+
     /** ioctl(2) with an int argument passed by reference (TIOCGPTN, TIOCSPTLCK). Returns the int after the call. */
     public static int ioctlInt(Fd fd, long request, int value, String what) {
         try (Memory m = new Memory(8)) {

@@ -74,6 +74,31 @@ public final class NamespacePins {
         }
     }
 
+    /** ioctl_ns(2): the CLONE_NEW* type of the namespace an fd refers to. */
+    private static final long NS_GET_NSTYPE = 0xb703L;
+
+    /**
+     * Whether {@code pin} still holds a namespace of {@code type}. False when the pin is gone or is
+     * a plain file again: after a reboot (the run directory kept on a disk, its bind mounts gone)
+     * or once something unmounted it. An open and an ioctl(NS_GET_NSTYPE), which fails with ENOTTY
+     * on anything but a namespace file.
+     */
+    public static boolean holds(Path pin, Namespace type) {
+        Fd fd;
+        try {
+            fd = Syscalls.open(pin, Syscalls.O_RDONLY);
+        } catch (SyscallException e) {
+            if (e.errno() == Errno.ENOENT) return false;
+            throw e;
+        }
+        try (fd) {
+            return FileOps.ioctl(fd, NS_GET_NSTYPE, "NS_GET_NSTYPE") == type.cloneFlag;
+        } catch (SyscallException e) {
+            if (e.errno() == Errno.ENOTTY) return false;
+            throw e;
+        }
+    }
+
     /** Unmounts and deletes the pins in {@code dir}; idempotent (missing pins are fine). */
     public static void remove(Path dir) throws IOException {
         var errors = new ArrayList<RuntimeException>();

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.berth.kernel.testing.RequiresRoot;
 import java.nio.file.Files;
@@ -32,6 +33,15 @@ class NamespacePinsIT {
         assertNotEquals(hostNet, inside.split(" ")[0]);
         assertEquals("pod-host", inside.split(" ")[1]);
         assertEquals(3, Files.readAllLines(Path.of("/proc/self/mountinfo")).stream().filter(l -> l.contains(pod.toString())).count());
+        assertTrue(NamespacePins.holds(pins.get(Namespace.NET), Namespace.NET));
+        assertTrue(NamespacePins.holds(pins.get(Namespace.IPC), Namespace.IPC));
+        assertFalse(NamespacePins.holds(pins.get(Namespace.NET), Namespace.UTS), "a pin of another type");
+
+        // What a reboot leaves of a pin on a disk: the empty file the bind mount covered.
+        Syscalls.umount2(pins.get(Namespace.UTS), MountFlags.MNT_DETACH);
+        assertTrue(Files.exists(pins.get(Namespace.UTS)));
+        assertFalse(NamespacePins.holds(pins.get(Namespace.UTS), Namespace.UTS));
+        assertFalse(NamespacePins.holds(pod.resolve("missing"), Namespace.NET));
 
         NamespacePins.remove(pod);
         NamespacePins.remove(pod); // idempotent

@@ -15,17 +15,30 @@ public final class KernelPodNamespaces implements PodNamespaces {
     public void create(Path dir, Set<Kind> kinds, String hostname) {
         var types = EnumSet.noneOf(Namespace.class);
         for (Kind k : kinds) {
-            types.add(switch (k) {
-                case NET -> Namespace.NET;
-                case IPC -> Namespace.IPC;
-                case UTS -> Namespace.UTS;
-            });
+            types.add(namespace(k));
         }
         try {
             NamespacePins.create(dir, types, hostname);
         } catch (IOException e) {
             throw new UncheckedIOException(e.getMessage(), e);
         }
+    }
+
+    @Override
+    public Set<Kind> lost(Path dir, Set<Kind> kinds) {
+        var lost = EnumSet.noneOf(Kind.class);
+        for (Kind k : kinds) {
+            if (!NamespacePins.holds(PodNamespaces.pin(dir, k), namespace(k))) lost.add(k);
+        }
+        return lost;
+    }
+
+    private static Namespace namespace(Kind k) {
+        return switch (k) {
+            case NET -> Namespace.NET;
+            case IPC -> Namespace.IPC;
+            case UTS -> Namespace.UTS;
+        };
     }
 
     @Override

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.berth.agent.domain.BerthException;
 import io.berth.agent.log.Log;
 import io.berth.agent.store.AtomicFiles;
+import io.berth.kernel.BootId;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.FileAlreadyExistsException;
@@ -147,12 +148,7 @@ public final class ImageStore implements AutoCloseable {
 
     /** Opens (or creates) the store, dropping whatever a crash left half-written or a power loss may have lost. */
     public static ImageStore open(Path root) throws IOException {
-        return open(root, currentBootId(), true);
-    }
-
-    /** The kernel's random id of this boot (man 5 proc, /proc/sys/kernel/random/boot_id). */
-    static String currentBootId() throws IOException {
-        return Files.readString(Path.of("/proc/sys/kernel/random/boot_id")).trim();
+        return open(root, BootId.current(), true);
     }
 
     /**

@@ -20,6 +20,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -47,11 +48,14 @@ public final class PodManager {
     private final PodCgroups cgroups;
     private final PodNetwork network;
     private final PodInit init;
+    private final String bootId;
     private volatile PodContainers containers;
 
+    /** {@code bootId}: the kernel's id of this boot (/proc/sys/kernel/random/boot_id), kept in each record. */
     public PodManager(Path stateDir, Path runDir, PodNamespaces namespaces, PodCgroups cgroups, PodNetwork network,
-            PodInit init) {
+            PodInit init, String bootId) {
         this.store = new RecordStore<>(stateDir.resolve("sandboxes"), Sandbox.class);
+        this.bootId = bootId;
         this.runDir = runDir;
         this.namespaces = namespaces;
         this.cgroups = cgroups;
@@ -64,8 +68,10 @@ public final class PodManager {
     }
 
     /**
-     * Reloads the records after a restart. A sandbox caught CREATING by a crash is undone; the
-     * network forgets allocations of pods that no longer exist.
+     * Reloads the records after a restart. A sandbox caught CREATING by a crash is undone; a READY
+     * one that no longer holds its pod (see {@link #lostBy}) becomes NOTREADY, as containerd reports
+     * a sandbox whose pause container is gone, so that kubelet makes the pod a new one; the network
+     * forgets allocations of pods that no longer exist.
      */
     public void recover() {
         for (Sandbox s : store.loadAll()) {
@@ -74,6 +80,20 @@ public final class PodManager {
                 releaseResources(s);
                 store.delete(s.id());
                 continue;
+            }
+            String lost = s.state() == State.READY ? lostBy(s) : null;
+            if (lost != null) {
+                LOG.warn("pod sandbox no longer holds its pod: now NOTREADY", "id", s.id(),
+                        "pod", s.meta().namespace() + "/" + s.meta().name(), "reason", lost);
+                try {
+                    releaseResources(s);
+                } catch (RuntimeException e) {
+                    // What is left (an address reservation, a firewall rule) goes with RemovePodSandbox
+                    // or the network's reconcile; the sandbox is NOTREADY either way.
+                    LOG.warn("pod sandbox resources not all released", "id", s.id(), "error", e.getMessage());
+                }
+                s = s.withState(State.NOTREADY);
+                store.update(s.id(), s);
             }
             sandboxes.put(s.id(), s);
             reservations.put(s.meta().reservationKey(), s.id());
@@ -111,16 +131,13 @@ public final class PodManager {
         String hostname = !r.hostname().isEmpty() ? r.hostname() : defaultHostname(r);
         Sandbox sandbox = new Sandbox(id, r.meta(), r.labels(), r.annotations(), State.CREATING, System.currentTimeMillis() * 1_000_000L,
                 hostname, r.logDirectory(), r.runtimeHandler(), r.namespaces(), r.cgroupParent(), false, r.dns(),
-                r.ports(), List.of(), r.privileged(), pins.toString(), podDir.toString());
+                r.ports(), List.of(), r.privileged(), pins.toString(), podDir.toString(), bootId);
         // Written first, so that a crash at any later step leaves a record that recover() undoes.
         store.update(id, sandbox);
         try (var undo = new Cleanups()) {
             undo.push("delete record", () -> store.delete(id));
 
-            var kinds = EnumSet.of(PodNamespaces.Kind.UTS);
-            if (r.namespaces().network() != Mode.NODE) kinds.add(PodNamespaces.Kind.NET);
-            if (r.namespaces().ipc() != Mode.NODE) kinds.add(PodNamespaces.Kind.IPC);
-            if (r.namespaces().network() == Mode.NODE) kinds.remove(PodNamespaces.Kind.UTS); // host network: host UTS too
+            var kinds = pinnedKinds(r.namespaces());
             undo.push("remove pod dir", () -> FileTrees.delete(podDir));
             if (!kinds.isEmpty()) {
                 step(id, "pin namespaces in " + pins, () -> namespaces.create(pins, kinds, hostname));
@@ -248,6 +265,30 @@ public final class PodManager {
 
     public PodNetwork network() {
         return network;
+    }
+
+    /**
+     * Why a READY sandbox found at start-up holds its pod no more, or null while it does: it was made
+     * in an earlier boot of the node (the run directory on a disk keeps its files, not its mounts,
+     * cgroups or processes), or a namespace it pinned is gone.
+     */
+    private String lostBy(Sandbox s) {
+        if (s.bootId() != null && !s.bootId().equals(bootId)) {
+            return "made in an earlier boot of the node (boot id " + s.bootId() + ", now " + bootId + ")";
+        }
+        var lost = namespaces.lost(Path.of(s.pinsDir()), pinnedKinds(s.namespaces()));
+        return lost.isEmpty() ? null : "its pinned namespaces " + lost + " are gone from " + s.pinsDir();
+    }
+
+    /** The namespaces a sandbox pins: UTS, NET and IPC unless it shares the node's (host network: host UTS too). */
+    private static Set<PodNamespaces.Kind> pinnedKinds(Sandbox.NamespaceModes modes) {
+        var kinds = EnumSet.noneOf(PodNamespaces.Kind.class);
+        if (modes.network() != Mode.NODE) {
+            kinds.add(PodNamespaces.Kind.UTS);
+            kinds.add(PodNamespaces.Kind.NET);
+        }
+        if (modes.ipc() != Mode.NODE) kinds.add(PodNamespaces.Kind.IPC);
+        return kinds;
     }
 
     /** The init, the network, then namespace pins: what a stopped pod no longer holds. Each step idempotent. */

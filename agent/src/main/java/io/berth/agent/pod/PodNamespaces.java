@@ -16,6 +16,12 @@ public interface PodNamespaces {
     /** Unmounts and deletes every pin under {@code dir}. Idempotent: a missing dir is fine. */
     void remove(Path dir);
 
+    /**
+     * Which of {@code kinds} no longer have their namespace pinned under {@code dir}: a pin that is
+     * missing, or a plain file again (a reboot with the run directory on a disk, an unmount).
+     */
+    Set<Kind> lost(Path dir, Set<Kind> kinds);
+
     static Path pin(Path dir, Kind kind) {
         return dir.resolve(kind.name().toLowerCase(java.util.Locale.ROOT));
     }

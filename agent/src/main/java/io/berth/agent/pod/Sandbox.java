@@ -10,6 +10,8 @@ import java.util.Map;
  * @param pinsDir  where the pod's namespaces are pinned (bind mounts of /proc/thread-self/ns/*)
  * @param podDir   runtime files of the pod: hostname, hosts and resolv.conf bind-mounted into its containers
  * @param ownsCgroup whether RunPodSandbox created the pod cgroup (and RemovePodSandbox must remove it)
+ * @param bootId   the kernel's boot id when the sandbox was made: a sandbox of an earlier boot holds
+ *                 nothing any more (null in records of agents before it, which only the pins tell)
  */
 public record Sandbox(
         String id,
@@ -29,7 +31,8 @@ public record Sandbox(
         List<String> ips,
         boolean privileged,
         String pinsDir,
-        String podDir) {
+        String podDir,
+        String bootId) {
 
     /**
      * The sandbox lifecycle. Every change of state is persisted before it is reported.
@@ -40,7 +43,9 @@ public record Sandbox(
      *                    (removed)  ◀──────────── RemovePodSandbox ────────── NOTREADY
      * </pre>
      * A CREATING record found at start-up is the trace of a crash mid-RunPodSandbox: its resources
-     * are released and the record removed.
+     * are released and the record removed. A READY record found at start-up that no longer holds its
+     * pod (made in an earlier boot, or its namespace pins gone) becomes NOTREADY, so that kubelet
+     * makes the pod a new sandbox.
      */
     public enum State {
         CREATING, READY, NOTREADY;
@@ -77,17 +82,17 @@ public record Sandbox(
             throw new IllegalStateException("sandbox " + id + " cannot go from " + state + " to " + next);
         }
         return new Sandbox(id, meta, labels, annotations, next, createdAt, hostname, logDirectory, runtimeHandler,
-                namespaces, cgroupParent, ownsCgroup, dns, ports, ips, privileged, pinsDir, podDir);
+                namespaces, cgroupParent, ownsCgroup, dns, ports, ips, privileged, pinsDir, podDir, bootId);
     }
 
     public Sandbox withIps(List<String> newIps) {
         return new Sandbox(id, meta, labels, annotations, state, createdAt, hostname, logDirectory, runtimeHandler,
-                namespaces, cgroupParent, ownsCgroup, dns, ports, newIps, privileged, pinsDir, podDir);
+                namespaces, cgroupParent, ownsCgroup, dns, ports, newIps, privileged, pinsDir, podDir, bootId);
     }
 
     public Sandbox withOwnsCgroup(boolean owns) {
         return new Sandbox(id, meta, labels, annotations, state, createdAt, hostname, logDirectory, runtimeHandler,
-                namespaces, cgroupParent, owns, dns, ports, ips, privileged, pinsDir, podDir);
+                namespaces, cgroupParent, owns, dns, ports, ips, privileged, pinsDir, podDir, bootId);
     }
 
     public boolean hostNetwork() {

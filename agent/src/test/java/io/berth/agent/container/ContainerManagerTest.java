@@ -125,6 +125,11 @@ class ContainerManagerTest {
             @Override
             public void remove(Path d) {
             }
+
+            @Override
+            public Set<Kind> lost(Path d, Set<Kind> kinds) {
+                return Set.of();
+            }
         }, new PodCgroups() {
             @Override
             public boolean ensure(String parent) {
@@ -173,7 +178,7 @@ class ContainerManagerTest {
             @Override
             public void remove(Sandbox s) {
             }
-        });
+        }, "boot-1");
         containers = newManager();
         sandbox = pods.run(new SandboxRequest(new Sandbox.PodMeta("web", "u1", "default", 0), "", dir.resolve("logs").toString(),
                 new Sandbox.Dns(List.of(), List.of(), List.of()), List.of(), Map.of(), Map.of(), "/kubepods/pod-u1",

@@ -41,6 +41,11 @@ class PodManagerTest {
             calls.add("unpin");
             pinned.remove(pins);
         }
+
+        @Override
+        public Set<Kind> lost(Path pins, Set<Kind> kinds) {
+            return pinned.contains(pins) ? Set.of() : kinds;
+        }
     };
 
     final PodCgroups cgroups = new PodCgroups() {
@@ -120,7 +125,12 @@ class PodManagerTest {
     }
 
     PodManager newManager() {
-        var m = new PodManager(dir.resolve("state"), dir.resolve("run"), namespaces, cgroups, network, init);
+        return newManager("boot-1");
+    }
+
+    /** A manager as the agent makes one in the boot {@code bootId}. */
+    PodManager newManager(String bootId) {
+        var m = new PodManager(dir.resolve("state"), dir.resolve("run"), namespaces, cgroups, network, init, bootId);
         m.attach(new PodContainers() {
             @Override
             public void stopAll(String id, long timeout) {
@@ -216,7 +226,7 @@ class PodManagerTest {
         var store = new io.berth.agent.store.RecordStore<>(dir.resolve("state/sandboxes"), Sandbox.class);
         var creating = new Sandbox(s.id(), s.meta(), s.labels(), s.annotations(), Sandbox.State.CREATING, s.createdAt(),
                 s.hostname(), s.logDirectory(), s.runtimeHandler(), s.namespaces(), s.cgroupParent(), false, s.dns(),
-                s.ports(), List.of(), false, s.pinsDir(), s.podDir());
+                s.ports(), List.of(), false, s.pinsDir(), s.podDir(), s.bootId());
         store.put(s.id(), creating);
         calls.clear();
         var reloaded = newManager();
@@ -224,6 +234,49 @@ class PodManagerTest {
         assertTrue(reloaded.find(s.id()).isEmpty());
         assertEquals(List.of("net down", "unpin", "reconcile 0"), calls);
         assertEquals(Sandbox.State.READY, reloaded.run(request("web", 0)).state());
+    }
+
+    @Test
+    void aSandboxOfAnEarlierBootIsNotReadyAfterRecovery() {
+        Sandbox s = pods.run(request("web", 0));
+        assertEquals("boot-1", s.bootId());
+        calls.clear();
+        var rebooted = newManager("boot-2");
+        rebooted.recover();
+        assertEquals(Sandbox.State.NOTREADY, rebooted.get(s.id()).state());
+        assertEquals(List.of("net down", "unpin", "reconcile 1"), calls);
+        // Written: the agent after this one finds it NOTREADY too, and kubelet can remove it.
+        var next = newManager("boot-2");
+        next.recover();
+        assertEquals(Sandbox.State.NOTREADY, next.get(s.id()).state());
+        next.remove(s.id());
+        assertTrue(next.find(s.id()).isEmpty());
+        assertEquals(Sandbox.State.READY, next.run(request("web", 1)).state());
+    }
+
+    @Test
+    void aSandboxWhosePinsAreGoneIsNotReadyAfterRecoveryAndOneThatHoldsThemStaysReady() {
+        Sandbox kept = pods.run(request("kept", 0));
+        Sandbox lost = pods.run(request("lost", 0));
+        pinned.remove(Path.of(lost.pinsDir())); // unmounted behind the agent's back
+        calls.clear();
+        var reloaded = newManager();
+        reloaded.recover();
+        assertEquals(Sandbox.State.READY, reloaded.get(kept.id()).state());
+        assertEquals(Sandbox.State.NOTREADY, reloaded.get(lost.id()).state());
+        assertEquals(List.of("net down", "unpin", "reconcile 2"), calls);
+    }
+
+    @Test
+    void aSandboxRecordWithoutABootIdIsJudgedByItsPins() {
+        Sandbox s = pods.run(request("web", 0));
+        var store = new io.berth.agent.store.RecordStore<>(dir.resolve("state/sandboxes"), Sandbox.class);
+        store.put(s.id(), new Sandbox(s.id(), s.meta(), s.labels(), s.annotations(), s.state(), s.createdAt(),
+                s.hostname(), s.logDirectory(), s.runtimeHandler(), s.namespaces(), s.cgroupParent(), s.ownsCgroup(),
+                s.dns(), s.ports(), s.ips(), false, s.pinsDir(), s.podDir(), null));
+        var reloaded = newManager("boot-2");
+        reloaded.recover();
+        assertEquals(Sandbox.State.READY, reloaded.get(s.id()).state(), "its pins still hold namespaces");
     }
 
     @Test

@@ -29,7 +29,9 @@ import io.berth.cri.v1.StopPodSandboxRequest;
 import io.berth.e2e.testbed.Pods;
 import io.berth.e2e.testbed.Testbed;
 import io.berth.kernel.MemorySharing;
+import io.berth.kernel.MountFlags;
 import io.berth.kernel.Processes;
+import io.berth.kernel.Syscalls;
 import io.berth.kernel.testing.ProcFs;
 import io.berth.kernel.testing.RequiresRoot;
 import io.grpc.Status;
@@ -313,6 +315,38 @@ class PodsIT {
         // And it is still controllable: stop works through the reconnected shim.
         bed.cri().runtime().stopContainer(StopContainerRequest.newBuilder().setContainerId(id).setTimeout(5).build());
         assertEquals(ContainerState.CONTAINER_EXITED, pods.status(id).getState());
+    }
+
+    @Test
+    void aPodWhoseNamespacesWentWhileTheAgentWasDownIsNotReadyAfterItsRestart() throws Exception {
+        // What a reboot leaves of a pod when the run directory is on a disk, made by hand: its
+        // processes gone, its namespace pins plain files again.
+        String pod = runPod("reboot");
+        String id = pods.run(pod, pods.container("c", "sleep", "600"));
+        ProcessHandle shim = ProcessHandle.of(bed.agent().shimPid(id)).orElseThrow();
+        bed.cri().close();
+        assertEquals(0, bed.agent().terminate(Duration.ofSeconds(30)), bed.agent().log());
+        shim.destroyForcibly();
+        shim.onExit().get(20, java.util.concurrent.TimeUnit.SECONDS);
+        Path pins = bed.agent().dir().resolve("run/pods").resolve(pod).resolve("ns");
+        for (String ns : List.of("net", "ipc", "uts")) {
+            Syscalls.umount2(pins.resolve(ns), MountFlags.MNT_DETACH);
+        }
+        bed.restartAgent();
+        assertEquals(PodSandboxState.SANDBOX_NOTREADY, bed.cri().runtime().podSandboxStatus(PodSandboxStatusRequest.newBuilder()
+                .setPodSandboxId(pod).build()).getStatus().getState());
+        assertTrue(bed.agent().log().contains("no longer holds its pod"), bed.agent().log());
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (System.nanoTime() < deadline && pods.status(id).getState() != ContainerState.CONTAINER_EXITED) {
+            Thread.sleep(50);
+        }
+        assertEquals(ContainerState.CONTAINER_EXITED, pods.status(id).getState());
+        // As kubelet then does: stop and remove the old sandbox; nothing of it is left.
+        bed.cri().runtime().stopPodSandbox(StopPodSandboxRequest.newBuilder().setPodSandboxId(pod).build());
+        bed.cri().runtime().removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(pod).build());
+        assertFalse(Files.readString(Path.of("/proc/self/mountinfo")).contains(pins.getParent().toString()));
+        assertFalse(Files.exists(pins.getParent()));
+        assertFalse(Files.exists(bed.agent().bundle(id)));
     }
 
     @Test
