@@ -1,14 +1,16 @@
 package io.berth.kernel.cgroup;
 
 import java.io.IOException;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.stream.Stream;
 
 /**
  * cgroup v1: one hierarchy per controller (or per group of controllers) mounted under the root,
@@ -20,14 +22,22 @@ final class CgroupV1 implements Cgroups {
     private final Path root;
     /** Controller name ("cpu", "memory", "name=systemd" as "systemd") to its hierarchy's mount dir. */
     private final Map<String, Path> hierarchies = new TreeMap<>();
+    /** The root's symlinks to a hierarchy beside them ("cpu" -> "cpu,cpuacct"), by name. */
+    private final Map<String, String> symlinks = new TreeMap<>();
 
     CgroupV1(Path root) throws IOException {
         this.root = root;
-        try (Stream<Path> s = Files.list(root)) {
-            for (Path p : s.sorted().toList()) {
+        // One lstat per entry (every shim does this once, interpreted): symlinks (cpu -> cpu,cpuacct)
+        // point at a hierarchy listed under its real name, and are not directories to lstat.
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(root)) {
+            for (Path p : s) {
                 String name = p.getFileName().toString();
-                // Symlinks (cpu -> cpu,cpuacct) point at a hierarchy listed under its real name.
-                if (!Files.isDirectory(p) || Files.isSymbolicLink(p) || name.equals("unified")) {
+                var attributes = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+                if (attributes.isSymbolicLink()) {
+                    String target = Files.readSymbolicLink(p).toString();
+                    if (!target.contains("/")) symlinks.put(name, target);
+                }
+                if (name.equals("unified") || !attributes.isDirectory()) {
                     continue;
                 }
                 for (String c : name.split(",")) {
@@ -63,24 +73,42 @@ final class CgroupV1 implements Cgroups {
 
     /**
      * A new v1 cpuset cgroup starts with empty cpuset.cpus/mems and refuses tasks until they are set
-     * (cgroup-v1/cpusets.rst), so copy them down from the parent level by level.
+     * (cgroup-v1/cpusets.rst), so copy them down from the parent level by level. Read from the leaf
+     * up to the first level that has both: a cpuset's cpus and mems lie within its parent's, so
+     * every level above that one has them too. Usually that is the container's parent, kubelet's
+     * pod cgroup: four reads and two writes, where reading every level from the top took ~1.5 ms
+     * of a shim's interpreted create.
      */
     private static void initCpuset(Path mount, String path) throws IOException {
-        Path dir = mount;
-        for (String part : path.substring(1).split("/")) {
-            Path child = dir.resolve(part);
-            for (String f : List.of("cpuset.cpus", "cpuset.mems")) {
-                Path c = child.resolve(f);
-                String mine = Files.exists(c) ? Files.readString(c).strip() : "";
-                if (mine.isEmpty()) {
-                    Path p = dir.resolve(f);
-                    String parent = Files.exists(p) ? Files.readString(p).strip() : "";
-                    if (!parent.isEmpty()) {
-                        CgroupFiles.write(c, parent);
-                    }
-                }
+        String[] parts = path.substring(1).split("/");
+        var levels = new Path[parts.length + 1];
+        levels[0] = mount;
+        for (int i = 0; i < parts.length; i++) levels[i + 1] = levels[i].resolve(parts[i]);
+        var cpus = new String[levels.length];
+        var mems = new String[levels.length];
+        int ready = levels.length - 1;
+        for (; ready >= 0; ready--) {
+            cpus[ready] = readOrEmpty(levels[ready].resolve("cpuset.cpus"));
+            mems[ready] = readOrEmpty(levels[ready].resolve("cpuset.mems"));
+            if (!cpus[ready].isEmpty() && !mems[ready].isEmpty()) break;
+        }
+        for (int i = Math.max(ready, 0) + 1; i < levels.length; i++) {
+            if (cpus[i].isEmpty() && !cpus[i - 1].isEmpty()) {
+                CgroupFiles.write(levels[i].resolve("cpuset.cpus"), cpus[i - 1]);
+                cpus[i] = cpus[i - 1];
             }
-            dir = child;
+            if (mems[i].isEmpty() && !mems[i - 1].isEmpty()) {
+                CgroupFiles.write(levels[i].resolve("cpuset.mems"), mems[i - 1]);
+                mems[i] = mems[i - 1];
+            }
+        }
+    }
+
+    private static String readOrEmpty(Path file) throws IOException {
+        try {
+            return Files.readString(file).strip();
+        } catch (java.nio.file.NoSuchFileException e) {
+            return "";
         }
     }
 
@@ -250,14 +278,7 @@ final class CgroupV1 implements Cgroups {
             for (Path m : mounts()) {
                 view.add(new ViewEntry(m.getFileName().toString(), m.resolve(path.substring(1)), null));
             }
-            try (Stream<Path> s = Files.list(root)) {
-                for (Path p : s.filter(Files::isSymbolicLink).sorted().toList()) {
-                    String target = Files.readSymbolicLink(p).toString();
-                    if (!target.contains("/")) {
-                        view.add(new ViewEntry(p.getFileName().toString(), null, target));
-                    }
-                }
-            }
+            symlinks.forEach((name, target) -> view.add(new ViewEntry(name, null, target)));
             return view;
         }
 
