@@ -32,6 +32,15 @@ final class CgroupFiles {
         return Files.readString(file);
     }
 
+    /** The file's content, stripped; empty when there is no such file. */
+    static String readStripped(Path file) throws IOException {
+        try {
+            return Files.readString(file).strip();
+        } catch (NoSuchFileException e) {
+            return "";
+        }
+    }
+
     static String reason(IOException e) {
         if (e instanceof FileSystemException fse && fse.getReason() != null) {
             return fse.getReason();

@@ -88,8 +88,8 @@ final class CgroupV1 implements Cgroups {
         var mems = new String[levels.length];
         int ready = levels.length - 1;
         for (; ready >= 0; ready--) {
-            cpus[ready] = readOrEmpty(levels[ready].resolve("cpuset.cpus"));
-            mems[ready] = readOrEmpty(levels[ready].resolve("cpuset.mems"));
+            cpus[ready] = CgroupFiles.readStripped(levels[ready].resolve("cpuset.cpus"));
+            mems[ready] = CgroupFiles.readStripped(levels[ready].resolve("cpuset.mems"));
             if (!cpus[ready].isEmpty() && !mems[ready].isEmpty()) break;
         }
         for (int i = Math.max(ready, 0) + 1; i < levels.length; i++) {
@@ -101,14 +101,6 @@ final class CgroupV1 implements Cgroups {
                 CgroupFiles.write(levels[i].resolve("cpuset.mems"), mems[i - 1]);
                 mems[i] = mems[i - 1];
             }
-        }
-    }
-
-    private static String readOrEmpty(Path file) throws IOException {
-        try {
-            return Files.readString(file).strip();
-        } catch (java.nio.file.NoSuchFileException e) {
-            return "";
         }
     }
 

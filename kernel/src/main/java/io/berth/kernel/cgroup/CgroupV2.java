@@ -32,7 +32,7 @@ final class CgroupV2 implements Cgroups {
         Cgroups.validate(path);
         // Controllers must be enabled in every ancestor's cgroup.subtree_control ("no internal
         // process" rule: the shim's cgroup is not an ancestor, so this is allowed).
-        Set<String> available = Set.of(readOr(root.resolve("cgroup.controllers"), "").split("\\s+"));
+        Set<String> available = Set.of(CgroupFiles.readStripped(root.resolve("cgroup.controllers")).split("\\s+"));
         var enable = new ArrayList<String>();
         for (String c : WANTED) {
             if (available.contains(c)) enable.add("+" + c);
@@ -40,7 +40,7 @@ final class CgroupV2 implements Cgroups {
         Path dir = root;
         for (String part : path.substring(1).split("/")) {
             if (!enable.isEmpty()) {
-                String current = readOr(dir.resolve("cgroup.subtree_control"), "");
+                String current = CgroupFiles.readStripped(dir.resolve("cgroup.subtree_control"));
                 if (!enable.stream().allMatch(e -> current.contains(e.substring(1)))) {
                     CgroupFiles.write(dir.resolve("cgroup.subtree_control"), String.join(" ", enable));
                 }
@@ -51,10 +51,6 @@ final class CgroupV2 implements Cgroups {
         var cg = new V2Cgroup(path);
         cg.apply(resources);
         return cg;
-    }
-
-    private static String readOr(Path p, String dflt) throws IOException {
-        return Files.exists(p) ? Files.readString(p).strip() : dflt;
     }
 
     @Override
